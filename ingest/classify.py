@@ -1,0 +1,214 @@
+"""Classify an article into the 343 clusters, with evidence, and score its relevance to Xuzhou and to
+development.
+
+How a cluster becomes a topic (clusters-343.md): the article has to report on the industry — terms and named
+companies or projects, repeated over several sentences or put in the title.  Evidence from a sentence that
+runs through several clusters ("工程机械、绿色低碳能源、新材料三大优势…", a row of growth figures, a list of
+companies on the rostrum) is shared out among them, and a cluster's own category name inside such a list
+counts only as a mention.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ingest.lexicon import (
+    AGAINST,
+    CLUSTER_IDS,
+    DEVELOPMENT,
+    OTHER_CITY,
+    XUZHOU,
+    Lexicon,
+    Match,
+    TermMatcher,
+    load_lexicon,
+)
+from ingest.normalize import normalize_text
+
+log = logging.getLogger(__name__)
+
+Method = Literal["fast", "jieba"]
+
+TITLE_FACTOR = 2.5  # a term in the title says more about the topic than one in the body
+TOPIC_THRESHOLD = 6.0  # effective score at which a cluster is a topic; scores are s / (s + threshold)
+MENTION_MIN = 1.5  # raw evidence below this (a lone 数据, 材料) is not even a mention
+DOMINANCE = 0.2  # a cluster far weaker than the article's main one is only mentioned
+LIST_CLUSTERS = 3  # a sentence touching this many clusters is an enumeration
+LIST_MIN_WEIGHT = 1.0  # weak words (数据, 材料) do not make a sentence a list
+SPREAD_BASE, SPREAD_STEP = 0.5, 0.25  # one sentence counts 0.75 of its weight, two or more in full
+TERM_COUNT_CAP = 4  # repetitions beyond this add nothing (a company name on every line)
+RELEVANCE_CAP = 3
+XUZHOU_PRIOR, DEVELOPMENT_PRIOR = 2.0, 4.0
+
+_SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    term: str
+    count: int
+    in_title: int  # how many of the occurrences are in the title
+    kind: str  # name | terms | entities | negative
+    weight: float  # contribution to the raw score
+
+
+@dataclass
+class Classification:
+    clusters: list[str]
+    mentions: list[str]
+    scores: dict[str, float]
+    evidence: dict[str, list[tuple[str, int]]]
+    xuzhou: float
+    development: float
+    details: dict[str, list[Evidence]] = field(default_factory=dict, repr=False)
+
+    def to_json(self) -> dict:
+        return {
+            "clusters": list(self.clusters),
+            "mentions": list(self.mentions),
+            "scores": dict(self.scores),
+            "evidence": {cid: [[term, count] for term, count in ev] for cid, ev in self.evidence.items()},
+            "xuzhou": self.xuzhou,
+            "development": self.development,
+        }
+
+
+@dataclass
+class _Sentence:
+    in_title: bool
+    matches: list[Match]
+
+
+def find_by_sentence(matcher: TermMatcher, title: str, body: str, method: Method = "fast") -> list[_Sentence]:
+    """The title, then each body sentence, with the terms found in it.  The body is matched in one pass
+    (one regex scan instead of one per sentence) and the matches are dealt out to sentences by offset."""
+    out = [_Sentence(True, _find(matcher, title, method))] if title else []
+    spans = [(m.start(), m.end()) for m in _SENTENCE_RE.finditer(body) if m.group().strip()]
+    sentences = [_Sentence(False, []) for _ in spans]
+    starts = [start for start, _ in spans]
+    for match in _find(matcher, body, method):
+        i = bisect_right(starts, match.start) - 1
+        if i >= 0 and match.start < spans[i][1]:
+            sentences[i].matches.append(match)
+    return out + sentences
+
+
+def classify(
+    title: str, text: str, lexicon: Lexicon | None = None, *, method: Method = "fast"
+) -> Classification:
+    """Classify one article.  `method="jieba"` finds terms by full jieba segmentation (the reference the
+    bench compares the default trie matcher against)."""
+    lexicon = lexicon or load_lexicon()
+    title, text = normalize_text(title), normalize_text(text)
+    found = find_by_sentence(lexicon.cluster_matcher, title, text, method)
+
+    raw: dict[str, float] = defaultdict(float)
+    named: set[str] = set()
+    spread: dict[str, int] = defaultdict(int)
+    counts: dict[str, dict[str, list]] = defaultdict(dict)  # cid -> term -> [count, in_title, kind, weight]
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    for sentence in found:
+        matches = sentence.matches
+        touched = {
+            e.section
+            for m in matches
+            for e in lexicon.cluster_matcher.entries[m.term]
+            if e.kind != "negative" and e.weight >= LIST_MIN_WEIGHT
+        }
+        if not touched:
+            continue
+        is_list = len(touched) >= LIST_CLUSTERS
+        share = 1.0 / (len(touched) - 1) if is_list else 1.0
+        factor = TITLE_FACTOR if sentence.in_title else 1.0
+        gained: set[str] = set()
+        for m in matches:
+            for e in lexicon.cluster_matcher.entries[m.term]:
+                cid = e.section
+                seen[(cid, m.term)] += 1
+                capped = seen[(cid, m.term)] > TERM_COUNT_CAP
+                if e.kind == "negative":
+                    weight = -e.weight
+                elif e.kind == "name":
+                    named.add(cid)
+                    weight = 0.0 if is_list else e.weight * factor
+                else:
+                    weight = e.weight * factor * share
+                if capped:
+                    weight = 0.0
+                _add(counts[cid], m.term, sentence.in_title, e.kind, weight)
+                raw[cid] += weight
+                if weight > 0:
+                    gained.add(cid)
+        for cid in gained:
+            spread[cid] += 1
+
+    effective = {
+        cid: max(0.0, raw[cid]) * min(1.0, SPREAD_BASE + SPREAD_STEP * spread[cid]) for cid in CLUSTER_IDS
+    }
+    top = max(effective.values(), default=0.0)
+    clusters = [
+        cid for cid in CLUSTER_IDS if effective[cid] >= TOPIC_THRESHOLD and effective[cid] >= DOMINANCE * top
+    ]
+    mentions = [
+        cid
+        for cid in CLUSTER_IDS
+        if cid not in clusters and (cid in named or _positive_evidence(counts[cid]) >= MENTION_MIN)
+    ]
+    details = {cid: _evidence(counts[cid]) for cid in CLUSTER_IDS if counts[cid]}
+    xuzhou, development = _relevance(lexicon, title, text, method, effective)
+    return Classification(
+        clusters=clusters,
+        mentions=mentions,
+        scores={cid: round(effective[cid] / (effective[cid] + TOPIC_THRESHOLD), 3) for cid in CLUSTER_IDS},
+        evidence={cid: [(ev.term, ev.count) for ev in evs] for cid, evs in details.items()},
+        xuzhou=xuzhou,
+        development=development,
+        details=details,
+    )
+
+
+def _find(matcher: TermMatcher, text: str, method: Method) -> list[Match]:
+    return matcher.find_with_jieba(text) if method == "jieba" else matcher.find(text)
+
+
+def _add(table: dict[str, list], term: str, in_title: bool, kind: str, weight: float) -> None:
+    row = table.setdefault(term, [0, 0, kind, 0.0])
+    row[0] += 1
+    row[1] += int(in_title)
+    row[3] += weight
+
+
+def _positive_evidence(table: dict[str, list]) -> float:
+    # Weight before list-sharing does not matter here: any real term is worth mentioning.
+    return sum(row[3] for row in table.values() if row[2] != "negative")
+
+
+def _evidence(table: dict[str, list]) -> list[Evidence]:
+    evs = [Evidence(term, row[0], row[1], row[2], round(row[3], 3)) for term, row in table.items()]
+    return sorted(evs, key=lambda ev: (-ev.weight, -ev.count, ev.term))
+
+
+def _relevance(
+    lexicon: Lexicon, title: str, text: str, method: Method, effective: dict[str, float]
+) -> tuple[float, float]:
+    matcher = lexicon.relevance_matcher
+    totals: dict[str, float] = defaultdict(float)
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    for in_title, part in ((True, title), (False, text)):
+        factor = 2.0 if in_title else 1.0
+        for m in _find(matcher, part, method):
+            for e in matcher.entries[m.term]:
+                seen[(e.section, m.term)] += 1
+                if seen[(e.section, m.term)] <= RELEVANCE_CAP:
+                    totals[e.section] += e.weight * factor
+    xz, other = totals[XUZHOU], totals[OTHER_CITY]
+    xuzhou = xz / (xz + other + XUZHOU_PRIOR) if xz else 0.0
+    industry = min(sum(effective.values()), 12.0) / 2
+    dev = totals[DEVELOPMENT] + industry
+    development = dev / (dev + 2 * totals[AGAINST] + DEVELOPMENT_PRIOR) if dev else 0.0
+    return round(xuzhou, 3), round(development, 3)

@@ -1,0 +1,65 @@
+"""robots.txt, fetched once per host per run (per Fetcher) and kept for the run.
+
+RFC 9309: a robots.txt answered with 4xx means "no rules"; one that is unreachable (5xx, network error) means
+"assume complete disallow" until it can be read again (the next run).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
+
+log = logging.getLogger(__name__)
+
+# Reads a robots.txt URL and returns (status, body); raises on network errors.
+RobotsReader = Callable[[str], tuple[int, bytes]]
+
+
+@dataclass
+class RobotsVerdict:
+    allowed: bool
+    reason: str = ""
+
+
+class RobotsCache:
+    def __init__(self, read: RobotsReader, user_agent: str) -> None:
+        self._read = read
+        self._user_agent = user_agent
+        self._parsers: dict[str, RobotFileParser | None] = {}  # None = unreachable
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def check(self, url: str) -> RobotsVerdict:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        with self._guard:
+            lock = self._locks.setdefault(origin, threading.Lock())
+        with lock:  # one download per origin even when several threads ask at once
+            if origin not in self._parsers:
+                self._parsers[origin] = self._load(origin + "/robots.txt")
+            parser = self._parsers[origin]
+        if parser is None:
+            return RobotsVerdict(False, "robots.txt unreachable")
+        if parser.can_fetch(self._user_agent, url):
+            return RobotsVerdict(True)
+        return RobotsVerdict(False, "disallowed by robots.txt")
+
+    def _load(self, robots_url: str) -> RobotFileParser | None:
+        parser = RobotFileParser(robots_url)
+        try:
+            status, body = self._read(robots_url)
+        except Exception as exc:  # noqa: BLE001 - any failure to read means "unreachable"
+            log.warning("robots.txt unreachable url=%s error=%s", robots_url, exc)
+            return None
+        if status >= 500:
+            log.warning("robots.txt unreachable url=%s status=%s", robots_url, status)
+            return None
+        if status >= 400:
+            parser.parse([])  # no robots.txt: everything allowed
+            return parser
+        parser.parse(body.decode("utf-8", errors="replace").splitlines())
+        return parser

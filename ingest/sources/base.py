@@ -1,0 +1,182 @@
+"""What every adapter returns (ArticleRef), the dispatcher, and the helpers the adapters share."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import lxml.html
+from lxml.cssselect import CSSSelector
+
+from ingest.charset import decode_html
+from ingest.sources.config import SourceConfig
+from ingest.urls import absolute_url, canonical_url, host_allowed, host_of
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ingest.fetch import Fetcher, Response
+
+log = logging.getLogger(__name__)
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass
+class ArticleRef:
+    url: str  # absolute, canonical (urls.canonical_url)
+    title: str | None = None
+    published_at: datetime | None = None  # the list page's date, aware Asia/Shanghai
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def list_articles(source: SourceConfig, fetcher: Fetcher, *, now: datetime | None = None) -> list[ArticleRef]:
+    """The article links a source lists now: canonical, inside its allowed hosts, matching its title filter,
+    de-duplicated, newest first, at most `max_items`. Raises FetchError when the listing itself is dead."""
+    adapter = _adapter(source.kind)
+    raw = adapter(source, fetcher, now=now)
+    return finish_refs(source, raw)
+
+
+def finish_refs(source: SourceConfig, raw: list[ArticleRef]) -> list[ArticleRef]:
+    pattern = source.title_pattern
+    aliases = source.options.get("host_aliases")
+    seen: set[str] = set()
+    refs: list[ArticleRef] = []
+    for ref in raw:
+        url = canonical_url(ref.url, aliases)
+        if url in seen:
+            continue
+        if not host_allowed(host_of(url), source.allowed_hosts):
+            log.debug("skipping off-site link source=%s url=%s", source.name, url)
+            continue
+        if pattern and not (ref.title and pattern.search(ref.title)):
+            continue
+        seen.add(url)
+        ref.url = url
+        refs.append(ref)
+    # Stable sort: list order breaks ties and undated items keep their place after the dated ones.
+    refs.sort(key=lambda r: r.published_at.timestamp() if r.published_at else float("-inf"), reverse=True)
+    return refs[: source.max_items]
+
+
+_ADAPTERS = {
+    "rss": "ingest.sources.rss:list_feed",
+    "listpage": "ingest.sources.listpage:list_page",
+    "hanweb": "ingest.sources.hanweb:list_column",
+    "epoint": "ingest.sources.epoint:list_epoint",
+    "trs": "ingest.sources.trs:list_trs",
+    "epaper": "ingest.sources.epaper:list_epaper",
+}
+
+
+def _adapter(kind: str) -> Callable[..., list[ArticleRef]]:
+    # Imported on use: the adapters import this module for ArticleRef and the helpers.
+    module_name, function = _ADAPTERS[kind].split(":")
+    return getattr(importlib.import_module(module_name), function)
+
+
+# -- helpers --------------------------------------------------------------------------------------------------
+
+
+def fetch_text(
+    fetcher: Fetcher, url: str, source: SourceConfig, referer: str | None = None
+) -> tuple[str, Response]:
+    """GET a listing page and decode it (ingest.charset: BOM → HTTP → meta → UTF-8 → GB18030)."""
+    response = fetcher.get(url, source=source, referer=referer)
+    text, _encoding = decode_html(response.content, response.charset)
+    return text, response
+
+
+def parse_html(text: str, base_url: str) -> lxml.html.HtmlElement:
+    if not text.strip():
+        text = "<html></html>"
+    # lxml refuses str input that carries an XML encoding declaration.
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    return lxml.html.document_fromstring(text, base_url=base_url)
+
+
+def select(root: Any, selector: str) -> list[Any]:
+    return CSSSelector(selector)(root)
+
+
+def element_text(element: Any) -> str:
+    return re.sub(r"\s+", " ", element.text_content() or "").strip()
+
+
+def link_title(anchor: Any) -> str | None:
+    """A link's title: the title attribute (lists truncate the visible text with …) or the text."""
+    title = (anchor.get("title") or "").strip() or element_text(anchor)
+    return title or None
+
+
+def resolve_link(base: str, href: str | None) -> str | None:
+    return absolute_url(base, href or "")
+
+
+_DATE_RES = (
+    # 2024-05-12 10:30[:00], 2024/5/12, 2024.05.12, 2024年5月12日 10时30分
+    re.compile(
+        r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
+        r"(?:\s*(?P<H>\d{1,2})\s*[:时]\s*(?P<M>\d{1,2})(?:\s*[:分]\s*(?P<S>\d{1,2}))?)?"
+    ),
+    re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d)"),  # 20240512
+)
+
+
+def parse_date(text: str | None) -> datetime | None:
+    """The first date (and time) in `text`, as an aware Asia/Shanghai datetime; None if there is none."""
+    if not text:
+        return None
+    for regex in _DATE_RES:
+        for match in regex.finditer(text):
+            parts = match.groupdict()
+            try:
+                return datetime(
+                    int(parts["y"]), int(parts["m"]), int(parts["d"]),
+                    int(parts.get("H") or 0), int(parts.get("M") or 0), int(parts.get("S") or 0),
+                    tzinfo=CHINA,
+                )  # fmt: skip
+            except ValueError:
+                continue
+    return None
+
+
+_URL_DATE_RES = (
+    re.compile(r"/art/(?P<y>20\d{2})/(?P<m>\d{1,2})/(?P<d>\d{1,2})/"),  # Hanweb
+    re.compile(r"/t(?P<y>20\d{2})(?P<m>\d{2})(?P<d>\d{2})_"),  # TRS
+    re.compile(r"/(?P<y>20\d{2})(?P<m>\d{2})/(?P<d>\d{2})/"),  # e-paper
+    re.compile(r"/(?P<y>20\d{2})-?(?P<m>\d{2})-?(?P<d>\d{2})/"),  # Epoint and others
+)
+
+
+def date_from_url(url: str) -> datetime | None:
+    for regex in _URL_DATE_RES:
+        match = regex.search(url)
+        if match:
+            try:
+                return datetime(int(match["y"]), int(match["m"]), int(match["d"]), tzinfo=CHINA)
+            except ValueError:
+                continue
+    return None
+
+
+def refs_from_anchors(
+    anchors: list[Any], base_url: str, *, context: Callable[[Any], Any] | None = None
+) -> list[ArticleRef]:
+    """ArticleRefs from <a> elements; the date is looked for in the anchor's container, then in the URL."""
+    refs = []
+    for anchor in anchors:
+        url = resolve_link(base_url, anchor.get("href"))
+        if not url:
+            continue
+        holder = context(anchor) if context else anchor.getparent()
+        holder_text = element_text(holder) if holder is not None else ""
+        # Only a small container is the item's own: a big one holds the dates of other items too.
+        date = parse_date(holder_text) if len(holder_text) <= 300 else None
+        refs.append(ArticleRef(url=url, title=link_title(anchor), published_at=date or date_from_url(url)))
+    return refs

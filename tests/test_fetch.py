@@ -1,0 +1,305 @@
+"""The Fetcher against a real HTTP server on 127.0.0.1: politeness, caps, redirects, retries, caches, robots."""
+
+from __future__ import annotations
+
+import gzip
+import ipaddress
+import threading
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from ingest.fetch import (
+    Fetcher,
+    FetchError,
+    PermanentFetchError,
+    TransientFetchError,
+    parse_retry_after,
+    resolve_host,
+)
+from ingest.sources.config import SourceConfig
+from tests.servers import Reply, Request
+from xznews.errors import PermanentError, TransientError
+from xznews.settings import FetchSettings
+
+UA = "xznews-test/1.0 (+https://example.org/bot)"
+
+
+def make_settings(**over: object) -> FetchSettings:
+    base: dict[str, object] = dict(
+        user_agent=UA, per_host_delay_s=0, allow_private_addresses=True, backoff_s=0.5, retries=2,
+        respect_robots=False, connect_timeout_s=5, read_timeout_s=5, max_retry_after_s=60,
+    )  # fmt: skip
+    base.update(over)
+    return FetchSettings(**base)  # type: ignore[arg-type]
+
+
+class Sleeper:
+    """Records requested sleeps instead of waiting."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def source_for(server, **kw) -> SourceConfig:  # type: ignore[no-untyped-def]
+    return SourceConfig(name="t", kind="listpage", url=server.url("/"), **kw)
+
+
+def test_it_fetches_a_page_and_passes_the_http_charset_along(http_server):
+    http_server.add("/p", "<p>徐州</p>".encode("gbk"), content_type="text/html; charset=GBK")
+    with Fetcher(make_settings()) as fetcher:
+        response = fetcher.get(http_server.url("/p"))
+    assert response.status == 200
+    assert response.charset == "gbk"
+    assert response.content == "<p>徐州</p>".encode("gbk")
+    assert response.headers["content-type"] == "text/html; charset=GBK"
+    assert not response.not_modified
+
+
+def test_it_sends_a_real_user_agent_and_a_same_origin_referer(http_server):
+    http_server.add("/a", "ok")
+    with Fetcher(make_settings()) as fetcher:
+        fetcher.get(http_server.url("/a"), referer=http_server.url("/list.html"))
+        fetcher.get(http_server.url("/a"), referer="https://elsewhere.example/page")
+    first, second = http_server.requests
+    assert first.headers["User-Agent"] == UA
+    assert first.headers["Referer"] == http_server.url("/list.html")
+    assert second.headers["Referer"] == http_server.url("/")  # a foreign referer is replaced by the home page
+
+
+def test_it_refuses_a_declared_body_over_the_byte_cap(http_server):
+    fifty_mb = 50 * 1024 * 1024
+    http_server.routes["/huge"] = lambda req: Reply(200, b"x" * fifty_mb, {"Content-Type": "text/html"})
+    with Fetcher(make_settings(max_bytes=1024 * 1024)) as fetcher, pytest.raises(PermanentFetchError) as err:
+        fetcher.get(http_server.url("/huge"))
+    assert "response exceeds 1048576 bytes" in str(err.value)
+    assert len(http_server.requests) == 1  # not retried
+
+
+def test_it_stops_reading_a_streamed_body_past_the_cap_even_when_compressed(http_server):
+    bomb = gzip.compress(b"\0" * (8 * 1024 * 1024))  # ~8 KB on the wire, 8 MB inflated
+    http_server.add("/bomb", bomb, headers={"Content-Encoding": "gzip"})
+    with Fetcher(make_settings(max_bytes=1024 * 1024)) as fetcher, pytest.raises(PermanentFetchError) as err:
+        fetcher.get(http_server.url("/bomb"))
+    assert "exceeds" in str(err.value)
+
+
+def test_it_follows_redirects_inside_the_allowed_hosts(http_server):
+    http_server.add("/old", "", status=301, headers={"Location": "/new"})
+    http_server.add("/new", "moved here")
+    with Fetcher(make_settings()) as fetcher:
+        response = fetcher.get(http_server.url("/old"))
+    assert response.url == http_server.url("/new")
+    assert response.content == b"moved here"
+
+
+def test_it_stops_a_redirect_loop(http_server):
+    http_server.add("/a", "", status=302, headers={"Location": "/b"})
+    http_server.add("/b", "", status=302, headers={"Location": "/a"})
+    with Fetcher(make_settings()) as fetcher, pytest.raises(PermanentFetchError) as err:
+        fetcher.get(http_server.url("/a"))
+    assert "redirect loop" in str(err.value)
+
+
+def test_it_stops_after_max_redirects(http_server):
+    for i in range(10):
+        http_server.add(f"/r{i}", "", status=302, headers={"Location": f"/r{i + 1}"})
+    with Fetcher(make_settings(max_redirects=3)) as fetcher, pytest.raises(PermanentFetchError) as err:
+        fetcher.get(http_server.url("/r0"))
+    assert "more than 3 redirects" in str(err.value)
+
+
+def test_it_refuses_a_redirect_to_a_foreign_host(http_server):
+    http_server.add("/go", "", status=302, headers={"Location": "http://evil.example/steal"})
+    with Fetcher(make_settings()) as fetcher, pytest.raises(PermanentFetchError) as err:
+        fetcher.get(http_server.url("/go"), source=source_for(http_server))
+    assert "outside the source" in str(err.value)
+    assert "evil.example" in str(err.value)
+
+
+def test_it_refuses_a_redirect_to_a_private_address_unless_allowed(http_server):
+    http_server.add("/go", "", status=302, headers={"Location": "http://10.1.2.3/admin"})
+
+    def resolve(host: str, port: int):  # type: ignore[no-untyped-def]
+        # Pretend the test server is a public site, so that only the redirect target is private.
+        if host == "127.0.0.1":
+            return [ipaddress.ip_address("93.184.216.34")]
+        return resolve_host(host, port)
+
+    source = source_for(http_server, allowed_hosts=["127.0.0.1", "10.1.2.3"])
+    with Fetcher(make_settings(allow_private_addresses=False), resolve=resolve) as fetcher:
+        with pytest.raises(PermanentFetchError) as err:
+            fetcher.get(http_server.url("/go"), source=source)
+    assert "non-public address 10.1.2.3" in str(err.value)
+
+
+def test_it_refuses_loopback_addresses_without_connecting(http_server):
+    http_server.add("/p", "secret")
+    with Fetcher(make_settings(allow_private_addresses=False)) as fetcher, pytest.raises(PermanentFetchError):
+        fetcher.get(http_server.url("/p"))
+    assert http_server.requests == []
+
+
+def test_it_refuses_urls_outside_the_source_and_non_http_schemes(http_server):
+    with Fetcher(make_settings()) as fetcher:
+        with pytest.raises(PermanentFetchError, match="not among the source's allowed hosts"):
+            fetcher.get("http://other.example/x", source=source_for(http_server))
+        with pytest.raises(PermanentFetchError, match="not an http"):
+            fetcher.get("file:///etc/passwd")
+
+
+def test_a_slow_server_times_out_as_a_transient_error(http_server):
+    release = threading.Event()
+
+    def stall(req: Request) -> Reply:
+        release.wait(10)
+        return Reply(200, b"late", {"Content-Type": "text/html"})
+
+    http_server.routes["/slow"] = stall
+    try:
+        with Fetcher(make_settings(read_timeout_s=0.2, retries=0)) as fetcher, pytest.raises(TransientFetchError) as err:
+            fetcher.get(http_server.url("/slow"))
+    finally:
+        release.set()
+    assert "timed out" in str(err.value)
+    assert isinstance(err.value, TransientError) and err.value.transient
+
+
+def test_it_honours_retry_after_on_429_then_succeeds(http_server):
+    replies = [Reply(429, b"slow down", {"Retry-After": "7"}), Reply(200, b"ok", {"Content-Type": "text/html"})]
+    http_server.routes["/rate"] = lambda req: replies.pop(0)
+    sleeper = Sleeper()
+    with Fetcher(make_settings(), sleep=sleeper) as fetcher:
+        response = fetcher.get(http_server.url("/rate"))
+        assert fetcher.retry_delays == [7.0]
+    assert response.content == b"ok"
+    assert len(http_server.requests) == 2
+    assert sleeper.calls == [7.0]
+
+
+def test_retry_after_is_capped(http_server):
+    replies = [Reply(503, b"", {"Retry-After": "86400"}), Reply(200, b"ok", {})]
+    http_server.routes["/cap"] = lambda req: replies.pop(0)
+    sleeper = Sleeper()
+    with Fetcher(make_settings(max_retry_after_s=30), sleep=sleeper) as fetcher:
+        fetcher.get(http_server.url("/cap"))
+    assert sleeper.calls == [30.0]
+
+
+def test_it_retries_a_500_with_backoff_then_succeeds(http_server):
+    replies = [Reply(500, b"oops", {}), Reply(200, b"fine", {})]
+    http_server.routes["/flaky"] = lambda req: replies.pop(0)
+    sleeper = Sleeper()
+    with Fetcher(make_settings(backoff_s=0.5), sleep=sleeper) as fetcher:
+        assert fetcher.get(http_server.url("/flaky")).content == b"fine"
+    assert sleeper.calls == [0.5]
+
+
+def test_it_gives_up_after_the_retries_with_a_transient_error(http_server):
+    http_server.add("/down", "", status=503)
+    sleeper = Sleeper()
+    with Fetcher(make_settings(retries=2, backoff_s=1), sleep=sleeper) as fetcher, pytest.raises(FetchError) as err:
+        fetcher.get(http_server.url("/down"))
+    assert err.value.transient and err.value.status == 503
+    assert len(http_server.requests) == 3
+    assert sleeper.calls == [1, 2]  # exponential backoff
+
+
+def test_a_404_is_permanent_and_not_retried(http_server):
+    with Fetcher(make_settings()) as fetcher, pytest.raises(PermanentFetchError) as err:
+        fetcher.get(http_server.url("/missing"))
+    assert err.value.status == 404 and isinstance(err.value, PermanentError)
+    assert len(http_server.requests) == 1
+
+
+def test_conditional_get_sends_the_stored_etag_and_handles_304(http_server, engine):
+    def page(req: Request) -> Reply:
+        if req.headers.get("If-None-Match") == '"v1"':
+            return Reply(304, b"", {"ETag": '"v1"'})
+        return Reply(200, b"<p>list</p>", {"ETag": '"v1"', "Last-Modified": "Sun, 12 May 2024 02:00:00 GMT"})
+
+    http_server.routes["/list"] = page
+    with Fetcher(make_settings(), engine=engine) as fetcher:
+        first = fetcher.get(http_server.url("/list"), conditional=True)
+        second = fetcher.get(http_server.url("/list"), conditional=True)
+        plain = fetcher.get(http_server.url("/list"))
+    assert first.status == 200 and not first.not_modified
+    assert second.not_modified and second.content == b""
+    assert http_server.requests[1].headers["If-Modified-Since"] == "Sun, 12 May 2024 02:00:00 GMT"
+    assert plain.status == 200  # unconditional requests send no validators
+
+
+def test_robots_txt_disallow_is_respected_and_read_once(http_server):
+    http_server.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    http_server.add("/public", "ok")
+    http_server.add("/private/x", "no")
+    with Fetcher(make_settings(respect_robots=True)) as fetcher:
+        assert fetcher.get(http_server.url("/public")).content == b"ok"
+        with pytest.raises(PermanentFetchError, match="disallowed by robots.txt"):
+            fetcher.get(http_server.url("/private/x"))
+        fetcher.get(http_server.url("/public"))
+    paths = [r.path for r in http_server.requests]
+    assert paths.count("/robots.txt") == 1
+    assert "/private/x" not in paths
+
+
+def test_a_source_with_robots_false_skips_robots_txt(http_server):
+    http_server.add("/robots.txt", "User-agent: *\nDisallow: /\n", content_type="text/plain")
+    http_server.add("/page", "ok")
+    with Fetcher(make_settings(respect_robots=True)) as fetcher:
+        assert fetcher.get(http_server.url("/page"), source=source_for(http_server, robots=False)).content == b"ok"
+    assert [r.path for r in http_server.requests] == ["/page"]
+
+
+def test_an_unreachable_robots_txt_means_disallow_for_this_run(http_server):
+    http_server.add("/robots.txt", "", status=500)
+    http_server.add("/page", "ok")
+    with Fetcher(make_settings(respect_robots=True, retries=0)) as fetcher, pytest.raises(TransientFetchError):
+        fetcher.get(http_server.url("/page"))
+
+
+def test_cookies_set_by_the_first_response_are_sent_back_to_that_host_only(http_server):
+    http_server.add("/first", "hi", headers={"Set-Cookie": "__jsluid_h=abc123; Path=/"})
+    http_server.add("/second", "again")
+    other = http_server.url("/second").replace("127.0.0.1", "localhost")
+    with Fetcher(make_settings()) as fetcher:
+        fetcher.get(http_server.url("/first"))
+        fetcher.get(http_server.url("/second"))
+        fetcher.get(other)
+        assert fetcher.cookies_for("127.0.0.1") == {"__jsluid_h": "abc123"}
+    assert "Cookie" not in http_server.requests[0].headers
+    assert http_server.requests[1].headers["Cookie"] == "__jsluid_h=abc123"
+    assert "Cookie" not in http_server.requests[2].headers
+
+
+def test_requests_to_one_host_keep_the_minimum_delay(http_server):
+    http_server.add("/p", "ok")
+    sleeper = Sleeper()
+    with Fetcher(make_settings(per_host_delay_s=2.0), sleep=sleeper, clock=lambda: 100.0) as fetcher:
+        fetcher.get(http_server.url("/p"))
+        fetcher.get(http_server.url("/p"))
+        fetcher.get(http_server.url("/p").replace("127.0.0.1", "localhost"))  # another host: no wait
+    assert sleeper.calls == [2.0]
+
+
+def test_it_posts_forms_and_json(http_server):
+    http_server.routes["/api"] = lambda req: Reply(200, req.body, {"Content-Type": "application/json"})
+    with Fetcher(make_settings()) as fetcher:
+        form = fetcher.post(http_server.url("/api"), data={"page": "2", "columnid": "33718"})
+        body = fetcher.post(http_server.url("/api"), json={"pageIndex": 0})
+    assert form.content == b"page=2&columnid=33718"
+    assert body.content == b'{"pageIndex":0}' or b'"pageIndex": 0' in body.content
+    assert http_server.requests[0].method == "POST"
+
+
+def test_parse_retry_after_reads_seconds_and_http_dates():
+    now = datetime(2024, 5, 12, 2, 0, tzinfo=UTC)
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after(format_datetime(now + timedelta(seconds=90), usegmt=True), now) == 90.0
+    assert parse_retry_after(format_datetime(now - timedelta(seconds=90), usegmt=True), now) == 0.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None

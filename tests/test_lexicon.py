@@ -1,0 +1,135 @@
+"""The 343 lexicon: loading, validation, the jieba user dictionary and the term matcher."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jieba
+import pytest
+
+from ingest.lexicon import CLUSTER_IDS, LexiconError, load_lexicon, write_jieba_userdict
+from ingest.normalize import normalize_text
+
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "clusters.toml"
+
+
+def terms_found(text: str) -> list[str]:
+    return [m.term for m in load_lexicon().cluster_matcher.find(normalize_text(text))]
+
+
+def test_it_lists_the_ten_clusters_in_343_order_with_tiers():
+    lexicon = load_lexicon()
+    assert tuple(c.id for c in lexicon.clusters) == CLUSTER_IDS
+    assert [c.order for c in lexicon.clusters] == list(range(10))
+    assert [c.tier for c in lexicon.clusters] == ["advantage"] * 3 + ["emerging"] * 4 + ["characteristic"] * 3
+    assert lexicon.cluster("ic_ict").name_zh == "集成电路与ICT"
+    assert lexicon.cluster("food_agri").tier_zh == "特色"
+
+
+def test_every_cluster_has_names_and_weighted_terms():
+    lexicon = load_lexicon()
+    for cid in CLUSTER_IDS:
+        kinds = {entry.kind for entry in lexicon.terms_of(cid).values()}
+        assert {"name", "terms"} <= kinds, cid
+        assert len(lexicon.terms_of(cid)) >= 15, cid
+
+
+def test_it_knows_the_industry_vocabulary():
+    lexicon = load_lexicon()
+    for cid, term in [
+        ("engineering_machinery", "高空作业平台"),
+        ("green_energy", "topcon"),
+        ("green_energy", "颗粒硅"),
+        ("new_materials", "光刻胶"),
+        ("digital_economy", "智改数转网联"),
+        ("ic_ict", "电子级多晶硅"),
+        ("health", "原料药"),
+        ("safety_emergency", "安全应急装备"),
+        ("steel", "特钢"),
+        ("food_agri", "大蒜"),
+    ]:
+        assert term in lexicon.terms_of(cid), (cid, term)
+
+
+def test_it_is_cached_per_path():
+    assert load_lexicon() is load_lexicon(CONFIG)
+
+
+def test_the_config_dir_can_come_from_the_environment(tmp_path, monkeypatch):
+    (tmp_path / "clusters.toml").write_text(CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("XZNEWS_CONFIG_DIR", str(tmp_path))
+    assert load_lexicon().path == (tmp_path / "clusters.toml").resolve()
+
+
+def test_a_bad_weight_names_the_file_and_the_key(tmp_path):
+    bad = tmp_path / "clusters.toml"
+    bad.write_text(
+        CONFIG.read_text(encoding="utf-8").replace('"特钢" = 3', '"特钢" = "high"'), encoding="utf-8"
+    )
+    with pytest.raises(LexiconError) as err:
+        load_lexicon(bad)
+    assert str(bad.resolve()) in str(err.value)
+    assert "clusters.steel.terms.特钢" in str(err.value)
+
+
+def test_clusters_out_of_order_are_refused(tmp_path):
+    text = CONFIG.read_text(encoding="utf-8").replace('id = "steel"', 'id = "iron"')
+    bad = tmp_path / "clusters.toml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(LexiconError, match="clusters.id"):
+        load_lexicon(bad)
+
+
+def test_a_missing_file_or_broken_toml_is_a_lexicon_error(tmp_path):
+    with pytest.raises(LexiconError, match="not found"):
+        load_lexicon(tmp_path / "nope.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[clusters]\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match="invalid TOML"):
+        load_lexicon(broken)
+
+
+def test_the_jieba_user_dictionary_keeps_terms_whole(tmp_path):
+    path = write_jieba_userdict(load_lexicon(), tmp_path / "userdict.txt")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert any(line.startswith("颗粒硅 ") for line in lines)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.load_userdict(str(path))
+    assert "电子级多晶硅" in tokenizer.lcut("鑫华半导体生产电子级多晶硅")
+    assert "智改数转网联" in tokenizer.lcut("推进智改数转网联行动")
+
+
+def test_the_longest_term_wins():
+    assert terms_found("弘元新材料投资建设") == ["弘元新材料"]
+    assert terms_found("鑫华电子级多晶硅") == ["鑫华", "电子级多晶硅"]
+
+
+def test_latin_terms_match_whole_words_in_any_case():
+    assert terms_found("TOPCon和Perc") == ["topcon", "perc"]
+    assert "perc" not in terms_found("growth of 5 percent")
+    assert terms_found("30GWh储能") == ["gwh", "储能"]
+
+
+def test_a_short_term_inside_a_longer_word_does_not_count():
+    # 集中|能源: jieba cuts inside 中能, so the company 中能 is not there.
+    assert "中能" not in terms_found("要集中能源保障重点项目")
+    assert "中能" in terms_found("中能年产8万吨颗粒硅")
+    # A name followed by its suffix is still the name.
+    assert "恩华" in [m.term for m in load_lexicon().relevance_matcher.find("恩华药业")]
+
+
+def test_look_alike_phrases_block_their_substrings():
+    assert "钢" not in terms_found("他在弹钢琴")
+    assert terms_found("开展安全生产检查") == ["安全生产"]
+
+
+def test_the_fast_matcher_agrees_with_jieba_segmentation():
+    matcher = load_lexicon().cluster_matcher
+    text = normalize_text("徐工起重机、中能颗粒硅、鑫华半导体电子级多晶硅、恩华药业原料药和邳州大蒜")
+    assert [m.term for m in matcher.find(text)] == [m.term for m in matcher.find_with_jieba(text)]
+
+
+def test_aliases_form_groups():
+    lexicon = load_lexicon()
+    assert {"徐工", "xcmg", "徐州工程机械集团", "徐工集团"} <= set(lexicon.aliases_of("XCMG"))
+    assert lexicon.aliases_of("没有别名") == ("没有别名",)

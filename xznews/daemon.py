@@ -1,0 +1,88 @@
+"""The daemon decides only *when*: each job calls the same plain functions the CLI runs once.
+
+Jobs: an ingest per source at the source's interval (with jitter, one instance at a time, missed runs coalesced),
+digest dispatch every `digest_check_interval_s`. Each job holds a job lock (an advisory lock on PostgreSQL), so
+replicas share the work without doing any of it twice. SIGTERM and Ctrl-C let the running jobs finish, then exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+
+from xznews.locks import job_lock
+from xznews.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _guarded(engine: Engine, name: str, fn: Callable[[], Any]) -> Callable[[], None]:
+    def run() -> None:
+        with job_lock(engine, name) as held:
+            if not held:
+                log.info("job skipped job=%s reason=another replica holds its lock", name)
+                return
+            try:
+                fn()
+            except Exception:  # a failing job must never stop the daemon; the next run tries again
+                log.exception("job failed job=%s", name)
+
+    return run
+
+
+def build_scheduler(settings: Settings, engine: Engine) -> BackgroundScheduler:
+    from alerts.dispatch import dispatch_due
+    from ingest.pipeline import run_ingest
+    from ingest.sources import load_sources
+
+    scheduler = BackgroundScheduler(timezone=settings.timezone, job_defaults={"max_instances": 1, "coalesce": True})
+    start = datetime.now(UTC) + timedelta(seconds=2)
+    for source in load_sources(settings.sources_file):
+        if not source.enabled:
+            continue
+        scheduler.add_job(
+            _guarded(engine, f"ingest:{source.name}", lambda n=source.name: run_ingest(settings, engine, [n])),
+            IntervalTrigger(minutes=source.interval_minutes, jitter=min(60, source.interval_minutes * 6)),
+            id=f"ingest:{source.name}",
+            name=f"ingest {source.name}",
+            next_run_time=start,
+            misfire_grace_time=source.interval_minutes * 60,
+        )
+    scheduler.add_job(
+        _guarded(engine, "digest:dispatch", lambda: dispatch_due(engine, settings)),
+        IntervalTrigger(seconds=settings.digest_check_interval_s),
+        id="digest:dispatch",
+        name="digest dispatch",
+        next_run_time=start,
+    )
+    return scheduler
+
+
+def run_daemon(settings: Settings, engine: Engine, stop: threading.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or `stop` is set), then let the current jobs finish and return."""
+    stop = stop or threading.Event()
+    scheduler = build_scheduler(settings, engine)
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal received signal=%s: finishing current jobs", signal.Signals(signum).name)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+    scheduler.start()
+    jobs = scheduler.get_jobs()
+    log.info("daemon started jobs=%d (%s)", len(jobs), ", ".join(j.name for j in jobs))
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
+        log.info("daemon stopped")

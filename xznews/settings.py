@@ -1,0 +1,190 @@
+"""One typed settings object, built once at start-up and passed in.
+
+Sources of values, later ones winning: built-in defaults → `config/xznews.toml` → `XZNEWS_*` environment
+variables. Secrets (SMTP password, bot secrets) come only from the environment or a `*_FILE` path.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from xznews.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SECRET_FIELDS = {"smtp_password", "database_url"}
+
+
+def default_config_dir() -> Path:
+    return Path(os.environ.get("XZNEWS_CONFIG_DIR") or PROJECT_ROOT / "config")
+
+
+class SmtpSettings(BaseModel):
+    host: str = ""
+    port: int = 587
+    security: str = Field("starttls", pattern="^(none|starttls|tls)$")
+    username: str = ""
+    password: str = ""
+    timeout_s: float = 30.0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host)
+
+
+class FetchSettings(BaseModel):
+    user_agent: str = "xznews/0.1 (+https://github.com/xznews; news monitoring for Xuzhou industry)"
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 30.0
+    max_bytes: int = 10 * 1024 * 1024
+    per_host_concurrency: int = Field(2, ge=1, le=8)
+    per_host_delay_s: float = Field(1.0, ge=0)
+    retries: int = Field(3, ge=0, le=10)
+    backoff_s: float = Field(2.0, ge=0)
+    max_retry_after_s: float = Field(300.0, ge=0)
+    max_redirects: int = Field(5, ge=0, le=20)
+    respect_robots: bool = True
+    allow_private_addresses: bool = False
+    max_articles_per_run: int = Field(200, ge=1)
+
+
+class Settings(BaseModel):
+    database_url: str = ""
+    data_dir: Path = Path("var")
+    config_dir: Path = Field(default_factory=default_config_dir)
+    outbox_dir: Path | None = None
+    sources_path: Path | None = None  # default: <config_dir>/sources.toml
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+    mail_from: str = "xznews <digest@xznews.local>"
+    public_base_url: str = "http://localhost:8080"
+    digest_check_interval_s: int = Field(60, ge=5)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)
+        return value
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'xznews.db').resolve()}"
+
+    @property
+    def outbox(self) -> Path:
+        return self.outbox_dir or self.data_dir / "outbox"
+
+    @property
+    def sources_file(self) -> Path:
+        return self.sources_path or self.config_dir / "sources.toml"
+
+    @property
+    def clusters_file(self) -> Path:
+        return self.config_dir / "clusters.toml"
+
+    def masked(self) -> dict[str, Any]:
+        """The settings as a dict with secrets masked, for `xznews config show`."""
+        data = self.model_dump(mode="json")
+        if data["smtp"]["password"]:
+            data["smtp"]["password"] = "********"
+        if "@" in data["database_url"]:
+            scheme, rest = data["database_url"].split("://", 1)
+            creds, host = rest.rsplit("@", 1)
+            user = creds.split(":", 1)[0]
+            data["database_url"] = f"{scheme}://{user}:********@{host}"
+        return data
+
+
+# Environment variables → dotted keys. Secrets have a *_FILE twin that names a file holding the value.
+_ENV_KEYS = {
+    "XZNEWS_DATABASE_URL": "database_url",
+    "XZNEWS_DATA_DIR": "data_dir",
+    "XZNEWS_CONFIG_DIR": "config_dir",
+    "XZNEWS_OUTBOX_DIR": "outbox_dir",
+    "XZNEWS_SOURCES": "sources_path",
+    "XZNEWS_TIMEZONE": "timezone",
+    "XZNEWS_LOG_LEVEL": "log_level",
+    "XZNEWS_MAIL_FROM": "mail_from",
+    "XZNEWS_PUBLIC_BASE_URL": "public_base_url",
+    "XZNEWS_SMTP_HOST": "smtp.host",
+    "XZNEWS_SMTP_PORT": "smtp.port",
+    "XZNEWS_SMTP_SECURITY": "smtp.security",
+    "XZNEWS_SMTP_USERNAME": "smtp.username",
+    "XZNEWS_SMTP_PASSWORD": "smtp.password",
+    "XZNEWS_USER_AGENT": "fetch.user_agent",
+}
+_SECRET_ENV = {"XZNEWS_SMTP_PASSWORD", "XZNEWS_DATABASE_URL"}
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        data = data.setdefault(part, {})
+    data[leaf] = value
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for var, dotted in _ENV_KEYS.items():
+        value = environ.get(var)
+        if value is None and var in _SECRET_ENV and environ.get(var + "_FILE"):
+            path = Path(environ[var + "_FILE"])
+            try:
+                value = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(path, var + "_FILE", f"cannot read secret file: {exc.strerror}") from exc
+        if value is not None and value != "":
+            _set_dotted(out, dotted, value)
+    return out
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file; a syntax error is reported with the file name and line."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(path, None, "file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"invalid TOML: {exc}") from exc
+
+
+def load_settings(config_file: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Build the settings. A missing default config file is fine (embedded defaults); a named one must exist."""
+    environ = dict(os.environ if environ is None else environ)
+    env = _env_overrides(environ)
+    config_dir = Path(env.get("config_dir") or default_config_dir())
+    path = config_file or Path(environ.get("XZNEWS_CONFIG") or config_dir / "xznews.toml")
+    data: dict[str, Any] = {"config_dir": str(config_dir)}
+    if path.exists() or config_file is not None or "XZNEWS_CONFIG" in environ:
+        file_data = read_toml(path)
+        for secret in ("password",):
+            if file_data.get("smtp", {}).get(secret):
+                raise ConfigError(path, f"smtp.{secret}", "secrets come from the environment (XZNEWS_SMTP_PASSWORD)")
+        _merge(data, file_data)
+    _merge(data, env)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(path, key, err["msg"]) from exc
