@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup, escape
 from sqlmodel import Session, col, select
 
-from alerts.clusters import OTHER, cluster_info
+from alerts.clusters import OTHER, cluster_info, cluster_table
 from alerts.match import Match
 from xznews.models import Article, Story, Subscription
 
@@ -24,7 +24,7 @@ DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
 BRAND = "徐州产业动态"
 _SENTENCE = re.compile(r"[^。！？!?；]*[。！？!?；]+[”’」』）)]?|[^。！？!?；]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-LEAD_MIN, LEAD_MAX = 90, 240
+LEAD_MIN, LEAD_MAX = 70, 240
 _MARK_STYLE = ' style="background:#fff1a8;color:inherit;padding:0 1px;"'
 
 
@@ -128,6 +128,7 @@ class DigestItem:
     keywords: list[str]
     extra_snippet: str = ""
     extra_snippet_html: Markup = field(default_factory=Markup)
+    key: tuple | None = None  # set when cached: renderers may cache the item's fragments by it
 
     @property
     def also_count(self) -> int:
@@ -211,7 +212,21 @@ def _published(article: Article) -> str:
     return when.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M") if when else ""
 
 
-def build_item(match: Match, stories: dict[int, StoryInfo]) -> DigestItem:
+def item_key(match: Match) -> tuple:
+    """Everything that makes one subscriber's item differ from another's for the same article."""
+    hits = tuple(sorted({(h.term, h.matched, h.snippet) for h in match.hits}))
+    return (match.article.id, tuple(match.clusters), tuple(match.mention_only), hits)
+
+
+def build_item(match: Match, stories: dict[int, StoryInfo], cache: dict | None = None) -> DigestItem:
+    """The item for a match; with `cache` (one dispatch round), built once per article and match shape."""
+    if cache is not None:
+        key = item_key(match)
+        item = cache.get(key)
+        if item is None:
+            item = cache[key] = build_item(match, stories)
+            item.key = key
+        return item
     art = match.article
     story = stories.get(art.story_id) if art.story_id is not None else None
     own_site = art.site or art.source_name
@@ -248,7 +263,12 @@ def build_item(match: Match, stories: dict[int, StoryInfo]) -> DigestItem:
 
 
 def describe(sub: Subscription) -> str:
-    clusters = "、".join(cluster_info(c).name_zh for c in sub.clusters) or "全部产业集群"
+    every = set(cluster_table()) <= set(sub.clusters)
+    clusters = (
+        "全部产业集群"
+        if every or not sub.clusters
+        else "、".join(cluster_info(c).name_zh for c in sub.clusters)
+    )
     parts = [clusters]
     if sub.keywords:
         parts.append(f"关键词：{sub.keywords}")
@@ -271,8 +291,9 @@ def compose(
     window_start: datetime,
     window_end: datetime,
     unsubscribe_url: str = "",
+    item_cache: dict | None = None,
 ) -> Digest:
-    items = [build_item(m, stories) for m in _fold_stories(matches)]
+    items = [build_item(m, stories, item_cache) for m in _fold_stories(matches)]
     by_cluster: dict[str, list[DigestItem]] = {}
     for item in items:
         by_cluster.setdefault(item.cluster, []).append(item)

@@ -42,7 +42,7 @@ from sqlmodel import Session, col, select
 
 from alerts import bots, mail
 from alerts.digest import Digest, compose, load_stories
-from alerts.match import Matcher, articles_by_ids, candidate_articles, match_articles
+from alerts.match import ArticlePool, Matcher, articles_by_ids, candidate_articles, match_articles
 from alerts.render import render_digest, render_markdown
 from alerts.schedule import anchor_of, is_due, next_due
 from alerts.subscribers import unsubscribe_mailto, unsubscribe_url
@@ -104,13 +104,20 @@ def compose_for(
     subscriber: Subscriber,
     start: datetime,
     end: datetime,
-    articles: list | None = None,
-    cache: dict | None = None,
+    articles: ArticlePool | list | None = None,
+    shared: dict | None = None,
 ) -> Digest:
-    """The digest of `sub` for (start, end]; `articles` may be a shared superset of the window."""
+    """The digest of `sub` for (start, end].
+
+    In a dispatch round, `articles` is the pool shared by every subscription and `shared` holds the
+    round's caches (keyword results, story facts, built items) so each is computed once.
+    """
+    shared = shared if shared is not None else {}
     pool = articles if articles is not None else candidate_articles(session, start, end)
-    matches = match_articles(sub, pool, start, end, cache)
-    stories = load_stories(session, [m.article for m in matches])
+    matches = match_articles(sub, pool, start, end, shared.get("cache"))
+    stories = shared.get("stories")
+    if stories is None:
+        stories = load_stories(session, [m.article for m in matches])
     return compose(
         sub,
         subscriber.email,
@@ -119,6 +126,7 @@ def compose_for(
         start,
         end,
         unsubscribe_url(settings, subscriber.unsubscribe_token),
+        shared.get("items"),
     )
 
 
@@ -198,7 +206,13 @@ def _advance(session: Session, sub_id: int, window_end: datetime) -> None:
 
 
 def _send_channels(
-    settings: Settings, d: Delivery, sub: Subscription, digest: Digest, engine: Engine, now: datetime
+    settings: Settings,
+    d: Delivery,
+    sub: Subscription,
+    digest: Digest,
+    engine: Engine,
+    now: datetime,
+    fragments: dict | None = None,
 ) -> tuple[list[str], list[Exception], str]:
     """Send on every channel not yet done; record each success at once. Returns (done, errors, where)."""
     done = list(d.channels_done)
@@ -210,7 +224,7 @@ def _send_channels(
             continue
         try:
             if channel == "email":
-                rendered = rendered or render_digest(digest)
+                rendered = rendered or render_digest(digest, fragments)
                 msg = mail.build_message(
                     settings,
                     digest.email,
@@ -265,8 +279,16 @@ def _record(
 
 
 def _send_claimed(
-    engine: Engine, settings: Settings, delivery_id: int, now: datetime, report: DispatchReport
+    engine: Engine,
+    settings: Settings,
+    delivery_id: int,
+    now: datetime,
+    report: DispatchReport,
+    digest: Digest | None = None,
+    shared: dict | None = None,
 ) -> None:
+    """Send a row this dispatcher has claimed. `digest` is the one just composed for a new claim; retries
+    rebuild it from the row's article ids."""
     with session_scope(engine) as session:
         d = session.get(Delivery, delivery_id)
         sub = session.get(Subscription, d.subscription_id) if d else None
@@ -277,8 +299,10 @@ def _send_claimed(
             d.status, d.last_error = "cancelled", "subscriber unsubscribed or subscription inactive"
             report.add(sub.id, subscriber.email, "cancelled", d.message_id, "")
             return
-        digest = _recompose(session, settings, sub, subscriber, d)
-    done, errors, where = _send_channels(settings, d, sub, digest, engine, now)
+        if digest is None:
+            digest = _recompose(session, settings, sub, subscriber, d)
+    fragments = shared.get("fragments") if shared else None
+    done, errors, where = _send_channels(settings, d, sub, digest, engine, now, fragments)
     row = _record(engine, delivery_id, done, errors, now)
     status = row.status
     log.info("delivery recorded delivery=%s subscription=%s status=%s", delivery_id, sub.id, status)
@@ -311,10 +335,10 @@ def dispatch_due(engine: Engine, settings: Settings, now: datetime | None = None
         due = [(s, p) for s, p in rows if anchor_of(s) < now and is_due(s, now)]
         if not due:
             return report
-        pool = candidate_articles(session, min(anchor_of(s) for s, _ in due), now)
-        cache: dict = {}
+        pool = ArticlePool(candidate_articles(session, min(anchor_of(s) for s, _ in due), now))
+        shared = {"cache": {}, "stories": load_stories(session, pool.articles), "items": {}, "fragments": {}}
         for sub, subscriber in due:
-            _dispatch_one(engine, session, settings, sub, subscriber, pool, cache, now, report)
+            _dispatch_one(engine, session, settings, sub, subscriber, pool, shared, now, report)
     log.info(
         "dispatch done sent=%d empty=%d failed=%d retrying=%d skipped=%d",
         report.sent,
@@ -347,8 +371,8 @@ def _dispatch_one(
     settings: Settings,
     sub: Subscription,
     subscriber: Subscriber,
-    pool: list,
-    cache: dict,
+    pool: ArticlePool,
+    shared: dict,
     now: datetime,
     report: DispatchReport,
 ) -> None:
@@ -367,7 +391,7 @@ def _dispatch_one(
         return  # a permanent failure waits for the next slot
     if sub.frequency == "immediate" and not any(start < a.fetched_at <= now for a in pool):
         return  # nothing arrived: no row, no work
-    digest = compose_for(session, settings, sub, subscriber, start, now, pool, cache)
+    digest = compose_for(session, settings, sub, subscriber, start, now, pool, shared)
     status = "empty" if digest.is_empty and not sub.send_empty else "sending"
     if existing is not None:
         # Reopen a failed window over (anchor, now]: a new window end, so a new Message-ID.
@@ -402,4 +426,4 @@ def _dispatch_one(
         if status == "empty":
             report.add(sub.id, subscriber.email, "empty", None, "")
             return
-    _send_claimed(engine, settings, delivery_id, now, report)
+    _send_claimed(engine, settings, delivery_id, now, report, digest, shared)

@@ -53,15 +53,20 @@ def compile_query(src: str) -> Any:
 def evidence_terms(evidence: Any, cluster: str, limit: int = 5) -> list[str]:
     """The terms that tied an article to a cluster, from Article.evidence in whichever shape it was stored.
 
-    Accepted shapes: {cluster: [term…]}, {cluster: [{"term": …}…]}, {cluster: {"terms": […]}} or
-    {cluster: {term: weight}}.
+    Accepted shapes: {cluster: [[term, count]…]} (what ingest.classify stores), {cluster: [term…]},
+    {cluster: [{"term": …}…]}, {cluster: {"terms": […]}} or {cluster: {term: weight}}.
     """
     value = evidence.get(cluster) if isinstance(evidence, dict) else None
     if isinstance(value, dict):
         value = value.get("terms", value.get("matched", list(value)))
     terms: list[str] = []
     for item in value or []:
-        term = item.get("term") or item.get("text") if isinstance(item, dict) else item
+        if isinstance(item, dict):
+            term = item.get("term") or item.get("text")
+        elif isinstance(item, list | tuple):
+            term = item[0] if item else None
+        else:
+            term = item
         if isinstance(term, str) and term and term not in terms:
             terms.append(term)
         if len(terms) >= limit:
@@ -140,6 +145,36 @@ def candidate_articles(session: Session, start: datetime, end: datetime) -> list
     return list(session.exec(stmt))
 
 
+class ArticlePool:
+    """Candidate articles shared by many subscriptions, indexed by cluster so each one scans only its own."""
+
+    def __init__(self, articles: Iterable[Article]) -> None:
+        self.articles = list(articles)
+        self._by_cluster: dict[str, list[int]] = {}
+        self._by_mention: dict[str, list[int]] = {}
+        for i, art in enumerate(self.articles):
+            for c in art.clusters or []:
+                self._by_cluster.setdefault(c, []).append(i)
+            for c in art.mentions or []:
+                self._by_mention.setdefault(c, []).append(i)
+
+    def __iter__(self):  # noqa: ANN204
+        return iter(self.articles)
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+    def for_subscription(self, sub: Subscription) -> list[Article]:
+        if not sub.clusters:
+            return self.articles
+        index: set[int] = set()
+        for c in sub.clusters:
+            index.update(self._by_cluster.get(c, ()))
+            if sub.include_mentions:
+                index.update(self._by_mention.get(c, ()))
+        return [self.articles[i] for i in sorted(index)]
+
+
 def match_articles(
     sub: Subscription,
     articles: Iterable[Article],
@@ -147,9 +182,11 @@ def match_articles(
     end: datetime,
     cache: dict[tuple[str, int], Any] | None = None,
 ) -> list[Match]:
-    """The matches among `articles` (a superset of the window, e.g. shared by many subscriptions)."""
+    """The matches among `articles` (a superset of the window, e.g. an ArticlePool shared by many)."""
     matcher = Matcher(sub, cache)
     out = []
+    if isinstance(articles, ArticlePool):
+        articles = articles.for_subscription(sub)
     for article in articles:
         if start < article.fetched_at <= end:
             found = matcher.match(article)

@@ -14,8 +14,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
-from alerts.digest import BRAND, DISPLAY_ZONE, Digest, one_line
+from alerts.digest import BRAND, DISPLAY_ZONE, Digest, DigestItem, one_line
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _MD_SPECIAL = str.maketrans({"[": "［", "]": "］", "<": "＜", ">": "＞", "*": "＊", "`": "｀", "_": "＿"})
@@ -60,12 +61,32 @@ class Rendered:
     text: str
 
 
-def render_digest(digest: Digest) -> Rendered:
+def _item_renderer(template: str, html: bool, fragments: dict | None):
+    tmpl = _env(html).get_template(template)
+
+    def render(item: DigestItem) -> str:
+        if fragments is None or item.key is None:
+            out = tmpl.render(item=item)
+        else:
+            key = (template, item.key)
+            out = fragments.get(key)
+            if out is None:
+                out = fragments[key] = tmpl.render(item=item)
+        # The fragment was rendered by an autoescaping template: it is safe HTML.
+        return Markup(out) if html else out.rstrip("\n")
+
+    return render
+
+
+def render_digest(digest: Digest, fragments: dict | None = None) -> Rendered:
+    """HTML and text parts. `fragments` (one dispatch round) caches items shared by many digests."""
     ctx = {
         "digest": digest,
         "brand": BRAND,
         "window_start": _local(digest.window_start),
         "window_end": _local(digest.window_end),
+        "item_html": _item_renderer("digest_item.html", True, fragments),
+        "item_text": _item_renderer("digest_item.txt", False, fragments),
     }
     html = _env(True).get_template("digest.html").render(ctx)
     text = _env(False).get_template("digest.txt").render(ctx)

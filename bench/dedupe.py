@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from ingest.dedupe import DedupeIndex, Verdict, index_seed_articles
-from ingest.fingerprint import fingerprint, hamming, similarity, simhash
+from ingest.fingerprint import fingerprint, hamming, simhash, similarity
 from tests.gold.dedupe_calibration import OUT, ROOT, load
 from xznews.db import init_db, make_engine, session_scope
 from xznews.models import Article
@@ -76,8 +76,12 @@ class Calibration:
             for item in self.items:
                 if item["role"] != "base":
                     continue
-                article = Article(source_name="bench", title=str(item["title"]), body=str(item["text"]), text_hash="")
-                self.base_verdicts[str(item["id"])] = index.ingest(session, article, _paragraphs(str(item["text"])))
+                article = Article(
+                    source_name="bench", title=str(item["title"]), body=str(item["text"]), text_hash=""
+                )
+                self.base_verdicts[str(item["id"])] = index.ingest(
+                    session, article, _paragraphs(str(item["text"]))
+                )
                 self.names[article.id or 0] = str(item["id"])
 
     def score(self, near: float | None = None, containment: float | None = None) -> dict[str, Score]:
@@ -141,7 +145,7 @@ def overall(scores: dict[str, Score]) -> Score:
 
 
 def print_table(scores: dict[str, Score]) -> None:
-    print(f"| transformation | n | TP | FP | FN | precision | recall | F1 | verdict ok | new ¶ ok |")
+    print("| transformation | n | TP | FP | FN | precision | recall | F1 | verdict ok | new ¶ ok |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = sorted(scores.items()) + [("**overall**", overall(scores))]
     for name, s in rows:
@@ -206,16 +210,22 @@ def compare(cal: Calibration) -> None:
     for d in (3, 6, 9, 12, 15, 18, 21, 24):
         s = f1_at(rows_sim, lambda x, d=d: x <= d)  # type: ignore[misc]
         print(f"| {d} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} |")
-    print(f"signature+compare time per probe: MinHash {1000 * t_min / len(probes):.2f} ms, "
-          f"SimHash {1000 * t_sim / len(probes):.2f} ms (SimHash includes computing it)")
+    print(
+        f"signature+compare time per probe: MinHash {1000 * t_min / len(probes):.2f} ms, "
+        f"SimHash {1000 * t_sim / len(probes):.2f} ms (SimHash includes computing it)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sweep", action="store_true", help="print the near × containment threshold grid")
-    parser.add_argument("--compare", action="store_true", help="compare MinHash and SimHash on the near layer")
+    parser.add_argument(
+        "--compare", action="store_true", help="compare MinHash and SimHash on the near layer"
+    )
     parser.add_argument("--errors", action="store_true", help="list the probes judged wrongly")
-    parser.add_argument("--near", type=float, default=None, help="near-duplicate threshold (default: the module's)")
+    parser.add_argument(
+        "--near", type=float, default=None, help="near-duplicate threshold (default: the module's)"
+    )
     parser.add_argument("--containment", type=float, default=None, help="containment threshold")
     args = parser.parse_args()
     t0 = time.perf_counter()

@@ -120,12 +120,12 @@ def classify(
             for e in lexicon.cluster_matcher.entries[m.term]
             if e.kind != "negative" and e.weight >= LIST_MIN_WEIGHT
         }
-        if not touched:
+        if not matches:
             continue
         is_list = len(touched) >= LIST_CLUSTERS
         share = 1.0 / (len(touched) - 1) if is_list else 1.0
         factor = TITLE_FACTOR if sentence.in_title else 1.0
-        gained: set[str] = set()
+        gained: dict[str, float] = defaultdict(float)
         for m in matches:
             for e in lexicon.cluster_matcher.entries[m.term]:
                 cid = e.section
@@ -142,10 +142,11 @@ def classify(
                     weight = 0.0
                 _add(counts[cid], m.term, sentence.in_title, e.kind, weight)
                 raw[cid] += weight
-                if weight > 0:
-                    gained.add(cid)
-        for cid in gained:
-            spread[cid] += 1
+                gained[cid] += weight
+        for cid, weight in gained.items():
+            # A sentence counts as coverage only with a real term in it, not a lone weak word.
+            if weight >= LIST_MIN_WEIGHT:
+                spread[cid] += 1
 
     effective = {
         cid: max(0.0, raw[cid]) * min(1.0, SPREAD_BASE + SPREAD_STEP * spread[cid]) for cid in CLUSTER_IDS
@@ -201,7 +202,9 @@ def _relevance(
     seen: dict[tuple[str, str], int] = defaultdict(int)
     for in_title, part in ((True, title), (False, text)):
         factor = 2.0 if in_title else 1.0
-        for m in _find(matcher, part, method):
+        # Relevance words (企业, 项目, 徐州…) are frequent and rarely ambiguous: skip the jieba check here.
+        found = matcher.find(part, verify=False) if method == "fast" else matcher.find_with_jieba(part)
+        for m in found:
             for e in matcher.entries[m.term]:
                 seen[(e.section, m.term)] += 1
                 if seen[(e.section, m.term)] <= RELEVANCE_CAP:

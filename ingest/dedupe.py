@@ -9,8 +9,13 @@ Layers, cheapest first (each stops the search when it decides):
    (a truncated copy) or of an earlier article's paragraphs found here (an update) ≥ ``containment_threshold``.
 
 A match becomes an ``update`` when this article has substantial paragraphs that the earlier one does not have
-(recorded in Article.new_paragraphs); otherwise it is a ``duplicate``.  Thresholds were chosen by
-``python -m bench.dedupe --sweep`` on tests/gold/dedupe_calibration.jsonl (numbers in that module's docstring).
+(recorded in Article.new_paragraphs); otherwise it is a ``duplicate``.  Paragraphs found in two or more stories
+are site boilerplate and do not count for containment.
+
+Thresholds were chosen by ``python -m bench.dedupe --sweep`` on tests/gold/dedupe_calibration.jsonl (228 items):
+overall F1 0.997 (P 1.00, R 0.99) at near 0.5 with containment 0.4–0.6, 0.995 around it; near ≤ 0.4 lets in
+false positives (P 0.99), near ≥ 0.6 or containment ≥ 0.7 lose truncated and lightly edited copies.  We take the middle
+of the flat region: near 0.5, containment 0.6.
 """
 
 from __future__ import annotations

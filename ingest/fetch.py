@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from ingest.robots import RobotsCache
-from ingest.urls import host_allowed, host_of
+from ingest.urls import host_allowed, host_of, host_twins
 from xznews.errors import PermanentError, TransientError, XznewsError
 from xznews.models import HttpCache
 from xznews.settings import FetchSettings
@@ -424,7 +424,7 @@ class Fetcher:
 
     def _referer(self, url: str, referer: str | None) -> str:
         # A same-origin Referer: the caller's page when it is on the same site, else the site's home page.
-        if referer and _origin(referer) == _origin(url):
+        if referer and "{" not in referer and _origin(referer) == _origin(url):  # "{": an e-paper template
             return referer
         return _origin(url) + "/"
 
@@ -453,7 +453,7 @@ class Fetcher:
         host = host_of(robots_url)
         try:
             response = self._follow(
-                "GET", robots_url, [host, "www." + host, host.removeprefix("www.")], {},
+                "GET", robots_url, host_twins(host), {},
                 referer=None, data=None, json=None, robots=False, max_bytes=_ROBOTS_MAX_BYTES,
             )  # fmt: skip
         except PermanentFetchError as exc:

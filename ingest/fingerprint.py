@@ -6,12 +6,17 @@ use of the salted built-in ``hash``).  Display text is never changed: fingerprin
 reposting site adds (来源：/原文地址：/责任编辑：/原标题：…, share bars, footers) and spam fragments injected
 into sentences, then keeping letters and digits only.
 
-Why MinHash (one-permutation, 128 values over character 5-grams) and not SimHash — measured on the calibration set
-(``python -m bench.dedupe --compare``, see docs in bench/dedupe.py): at their best thresholds MinHash reached
-F1 0.97 on the near layer alone against 0.87 for 64-bit SimHash over the same shingles; SimHash loses the truncated
-and the "paragraph added" variants first (one Hamming distance for a 40% cut is as large as for a different
-article about the same meeting), and it costs ~3x more to compute in pure Python.  MinHash also estimates the
-Jaccard similarity that the verdict reports, and its band index is a plain B-tree lookup.
+Why MinHash (one-permutation, 128 values over character 5-grams, LSH 20 bands × 5 rows) and not SimHash: measured
+on the calibration set, near layer alone, brute force against every stored original (``python -m bench.dedupe
+--compare``; 217 probes, 31 originals):
+
+    MinHash  Jaccard ≥ 0.3: P 0.971 R 1.000 F1 0.985 | ≥ 0.4: 0.995/0.985/0.990 | ≥ 0.5: 1.000/0.950/0.974
+    SimHash  Hamming ≤ 3:   P 1.000 R 0.430 F1 0.601 | ≤ 12: 1.000/0.830/0.907  | ≤ 18: 0.980/0.975/0.977
+
+SimHash only comes close at distance 18 of 64, which no B-tree index can serve (the usual permuted-table trick
+needs distance ≤ 3–4; there it finds under half the reposts: truncations and added paragraphs move too many bits).
+MinHash's band index is a plain (band, hash) B-tree lookup, it estimates the Jaccard similarity that the verdict
+reports, and it costs less: 0.09 ms to compare vs 1.0 ms to compute a SimHash in pure Python.
 """
 
 from __future__ import annotations

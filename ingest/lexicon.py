@@ -328,9 +328,33 @@ class TermMatcher:
         return matches
 
     def _is_token(self, text: str, match: Match) -> bool:
+        tokenizer = lexicon_tokenizer(self._lexicon)
+        if not _may_be_split(tokenizer.FREQ, text, match):
+            return True
         lo = max(0, match.start - _WINDOW)
         window = text[lo : match.end + _WINDOW]
         return _cuts_at(lexicon_tokenizer(self._lexicon), window, match.start - lo, match.end - lo)
+
+
+def clear_segmentation_cache() -> None:
+    """Forget cached jieba window cuts (the bench measures cold speed, as new articles see it)."""
+    _cut_points.cache_clear()
+
+
+def _may_be_split(freq: Mapping[str, int], text: str, match: Match) -> bool:
+    """Could jieba (dictionary path, no HMM) segment the text other than at the term's edges?  Only if some
+    dictionary word crosses the term's start, or starts inside the term and runs past its end.  Most
+    occurrences have no such neighbour, and then segmenting the window is skipped."""
+    start, end = match.start, match.end
+    for p in range(max(0, start - _WINDOW), start):
+        for q in range(start + 1, min(len(text), p + _WINDOW) + 1):
+            if freq.get(text[p:q]):
+                return True
+    for i in range(start + 1, end):
+        for q in range(end + 1, min(len(text), i + _WINDOW) + 1):
+            if freq.get(text[i:q]):
+                return True
+    return False
 
 
 @lru_cache(maxsize=1 << 16)

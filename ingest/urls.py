@@ -100,3 +100,10 @@ def host_allowed(host: str, allowed: list[str] | tuple[str, ...] | set[str]) -> 
         elif host == entry:
             return True
     return False
+
+
+def host_twins(host: str) -> list[str]:
+    """A host and its www./bare twin: sites redirect between the two all the time."""
+    host = host.lower().rstrip(".")
+    twin = host.removeprefix("www.") if host.startswith("www.") else "www." + host
+    return [host, twin]

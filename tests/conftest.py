@@ -14,7 +14,9 @@ from tests.servers import FixtureHTTPServer, SMTPSink
 from xznews.db import init_db, make_engine
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-PG_URL = os.environ.get("XZNEWS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/xznews_test")
+PG_URL = os.environ.get(
+    "XZNEWS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/xznews_test"
+)
 
 
 def _pg_available() -> str | None:

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from tests.alerts_support import T0, add_article
 from xznews.cli import app
 from xznews.cli.common import get_settings
-from xznews.db import make_engine
-from xznews.models import Delivery, Subscriber
+from xznews.db import make_engine, session_scope
+from xznews.models import Delivery, Subscriber, Subscription, utcnow
 
 runner = CliRunner()
 
@@ -93,12 +93,7 @@ def test_double_opt_in_then_unsubscribe_by_token(cli_env):
 def test_digest_send_writes_the_outbox_once_and_preview_records_nothing(cli_env):
     assert run("subscribe", "reader@example.com", "--clusters", "engineering_machinery").exit_code == 0
     engine = _engine(cli_env)
-    with Session(engine) as session:  # the subscription was created now; pretend it was yesterday
-        session.exec(select(Subscriber)).one()
-    from xznews.db import session_scope
-    from xznews.models import Subscription
-
-    with session_scope(engine) as session:
+    with session_scope(engine) as session:  # the subscription was created now; pretend it was yesterday
         session.exec(select(Subscription)).one().created_at = T0
     add_article(engine, title="徐工挖掘机出口欧洲")
 
@@ -154,6 +149,7 @@ def test_every_alerts_command_has_help_text(cli_env):
 def test_the_digest_window_covers_what_arrived_since_the_last_send(cli_env):
     run("subscribe", "reader@example.com", "--frequency", "immediate")
     engine = _engine(cli_env)
-    add_article(engine, fetched_at=T0 + timedelta(days=400))  # after the subscription was created (now)
-    result = run("digest", "send", "--now", (T0 + timedelta(days=400, minutes=1)).isoformat())
+    soon = utcnow() + timedelta(hours=1)  # after the subscription was created
+    add_article(engine, fetched_at=soon)
+    result = run("digest", "send", "--now", (soon + timedelta(minutes=1)).isoformat())
     assert "sent 1" in result.output

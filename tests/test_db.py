@@ -16,8 +16,15 @@ def test_migrations_create_every_table_and_are_idempotent(engine):
 def test_datetimes_come_back_aware_in_utc(engine):
     shanghai = timezone(timedelta(hours=8))
     with session_scope(engine) as s:
-        s.add(Article(source_name="x", title="t", body="b", text_hash="h",
-                      published_at=datetime(2023, 1, 30, 9, 0, tzinfo=shanghai)))
+        s.add(
+            Article(
+                source_name="x",
+                title="t",
+                body="b",
+                text_hash="h",
+                published_at=datetime(2023, 1, 30, 9, 0, tzinfo=shanghai),
+            )
+        )
     with session_scope(engine) as s:
         art = s.exec(select(Article)).one()
         assert art.published_at == datetime(2023, 1, 30, 1, 0, tzinfo=UTC)

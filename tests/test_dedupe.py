@@ -25,10 +25,24 @@ S2T = opencc.OpenCC("s2t")
 T0 = datetime(2024, 3, 18, 8, 0, tzinfo=UTC)
 
 
-def _article(paras: list[str], *, title: str = "t", url: str | None = None, site: str | None = None,
-             published: datetime | None = None) -> Article:
-    return Article(url=url, canonical_url=url, source_name="test", site=site, title=title, body="\n".join(paras),
-                   text_hash="", published_at=published)
+def _article(
+    paras: list[str],
+    *,
+    title: str = "t",
+    url: str | None = None,
+    site: str | None = None,
+    published: datetime | None = None,
+) -> Article:
+    return Article(
+        url=url,
+        canonical_url=url,
+        source_name="test",
+        site=site,
+        title=title,
+        body="\n".join(paras),
+        text_hash="",
+        published_at=published,
+    )
 
 
 def _store(engine: Engine, index: DedupeIndex, paras: list[str], **kw: object) -> tuple[int, object]:
@@ -47,9 +61,17 @@ def test_a_repost_of_a_seed_article_is_a_duplicate_of_that_seed(engine: Engine) 
     index = DedupeIndex()
     with session_scope(engine) as session:
         names = index_seed_articles(session, index, ROOT / "seeds")
-        seed = session.execute(select(Article).where(Article.seed_ref == "004_caf9e2dfe59a60a2#1")).scalar_one()
+        seed = session.execute(
+            select(Article).where(Article.seed_ref == "004_caf9e2dfe59a60a2#1")
+        ).scalar_one()
     assert "004_caf9e2dfe59a60a2#1" in names.values()
-    repost = ["首页 > 新闻中心 > 徐州要闻", "来源：徐州日报", *seed.body.split("\n"), "责任编辑：王五", "版权所有 © 徐州网"]
+    repost = [
+        "首页 > 新闻中心 > 徐州要闻",
+        "来源：徐州日报",
+        *seed.body.split("\n"),
+        "责任编辑：王五",
+        "版权所有 © 徐州网",
+    ]
     _id, verdict = _store(engine, index, repost, url="https://other.example/a.html", site="other.example")
     assert (verdict.verdict, verdict.of_id, verdict.similarity) == ("duplicate", seed.id, 1.0)
 
@@ -98,8 +120,15 @@ def test_the_canonical_url_decides_first(engine: Engine) -> None:
     index = DedupeIndex()
     first, _v = _store(engine, index, BASES["steel_upgrade"][1], url="https://www.xz.gov.cn/s.html")
     with session_scope(engine) as session:
-        verdict = index.check(session, title="", paragraphs=["完全不同的内容"], canonical_url="https://www.xz.gov.cn/s.html")
-    assert (verdict.verdict, verdict.of_id, verdict.layer, verdict.similarity) == ("duplicate", first, "url", 1.0)
+        verdict = index.check(
+            session, title="", paragraphs=["完全不同的内容"], canonical_url="https://www.xz.gov.cn/s.html"
+        )
+    assert (verdict.verdict, verdict.of_id, verdict.layer, verdict.similarity) == (
+        "duplicate",
+        first,
+        "url",
+        1.0,
+    )
 
 
 def test_check_writes_nothing(engine: Engine) -> None:
@@ -109,19 +138,47 @@ def test_check_writes_nothing(engine: Engine) -> None:
         assert session.execute(select(func.count()).select_from(Article)).scalar() == 0
 
 
-def test_a_story_groups_its_copies_and_names_the_earliest_published_as_first_publisher(engine: Engine) -> None:
+def test_a_story_groups_its_copies_and_names_the_earliest_published_as_first_publisher(
+    engine: Engine,
+) -> None:
     index = DedupeIndex()
     paras = BASES["xcmg_loader"][1]
-    portal, _ = _store(engine, index, paras, url="https://www.xz.gov.cn/1.html", site="www.xz.gov.cn",
-                       published=T0 + timedelta(hours=3))
-    mirror, _ = _store(engine, index, [S2T.convert(p) for p in paras], url="https://big5.example/1.html",
-                       site="big5.example", published=T0 + timedelta(hours=5))
+    portal, _ = _store(
+        engine,
+        index,
+        paras,
+        url="https://www.xz.gov.cn/1.html",
+        site="www.xz.gov.cn",
+        published=T0 + timedelta(hours=3),
+    )
+    mirror, _ = _store(
+        engine,
+        index,
+        [S2T.convert(p) for p in paras],
+        url="https://big5.example/1.html",
+        site="big5.example",
+        published=T0 + timedelta(hours=5),
+    )
     # The newspaper published first but is fetched last: it becomes the first publisher.
-    paper, v = _store(engine, index, ["来源：徐州日报", *paras], url="https://szb.cnxz.com.cn/1.html",
-                      site="szb.cnxz.com.cn", published=T0)
-    updated, vu = _store(engine, index, [*paras, UPDATES["xcmg_loader"]], url="https://jsnews.example/1.html",
-                         site="jsnews.example", published=T0 + timedelta(days=1))
-    other, vo = _store(engine, index, BASES["fengxian_food"][1], url="https://www.xz.gov.cn/2.html", site="www.xz.gov.cn")
+    paper, v = _store(
+        engine,
+        index,
+        ["来源：徐州日报", *paras],
+        url="https://szb.cnxz.com.cn/1.html",
+        site="szb.cnxz.com.cn",
+        published=T0,
+    )
+    updated, vu = _store(
+        engine,
+        index,
+        [*paras, UPDATES["xcmg_loader"]],
+        url="https://jsnews.example/1.html",
+        site="jsnews.example",
+        published=T0 + timedelta(days=1),
+    )
+    other, vo = _store(
+        engine, index, BASES["fengxian_food"][1], url="https://www.xz.gov.cn/2.html", site="www.xz.gov.cn"
+    )
     assert v.verdict == "duplicate" and vu.verdict == "update" and vo.verdict == "new"
     with session_scope(engine) as session:
         story_id = session.get(Article, portal).story_id
@@ -130,7 +187,12 @@ def test_a_story_groups_its_copies_and_names_the_earliest_published_as_first_pub
         assert session.get(Article, other).story_id != story_id
         assert session.get(Story, story_id).first_article_id == paper
         assert [a.id for a in story_copies(session, story_id)] == [paper, portal, mirror, updated]
-        assert story_sites(session, story_id) == ["szb.cnxz.com.cn", "www.xz.gov.cn", "big5.example", "jsnews.example"]
+        assert story_sites(session, story_id) == [
+            "szb.cnxz.com.cn",
+            "www.xz.gov.cn",
+            "big5.example",
+            "jsnews.example",
+        ]
 
 
 def test_fingerprints_outlive_a_purged_body(engine: Engine) -> None:
@@ -187,7 +249,11 @@ def test_dedupe_check_prints_one_verdict_per_line_against_the_seeds(cli: typer.T
     seed = split_seed_document((ROOT / "seeds" / "004_caf9e2dfe59a60a2.txt").read_text(encoding="utf-8"))[2]
     paras = BASES["tongshan_pv"][1]
     rows = [
-        {"id": "repost", "text": "\n".join(["来源：徐州日报", *seed.paragraphs, "责任编辑：王五"]), "title": seed.title},
+        {
+            "id": "repost",
+            "text": "\n".join(["来源：徐州日报", *seed.paragraphs, "责任编辑：王五"]),
+            "title": seed.title,
+        },
         {"id": "a", "text": "\n".join(paras), "url": "https://www.xz.gov.cn/a.html"},
         {"id": "a-mirror", "text": S2T.convert("\n".join(paras))},
         {"id": "a-update", "text": "\n".join([*paras, UPDATES["tongshan_pv"]])},
@@ -224,8 +290,9 @@ def test_dedupe_commands_have_help(cli: typer.Typer) -> None:
         assert result.exit_code == 0 and "Usage" in result.output
 
 
-def test_dedupe_rebuild_runs_on_the_configured_database(cli: typer.Typer, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dedupe_rebuild_runs_on_the_configured_database(
+    cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from xznews.cli import common
 
     monkeypatch.setenv("XZNEWS_DATABASE_URL", f"sqlite:///{tmp_path / 'conf.db'}")

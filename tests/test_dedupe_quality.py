@@ -14,8 +14,16 @@ from bench.dedupe import Calibration, Score, overall
 from tests.gold.dedupe_calibration import build_items, load
 
 RECALL_FLOORS = {
-    "header_footer": 1.0, "repost_lines": 1.0, "traditional": 1.0, "traditional_gloss": 1.0, "spam_links": 1.0,
-    "truncated": 0.95, "update": 0.95, "update_traditional": 0.95, "light_edit": 0.9, "combined": 0.9,
+    "header_footer": 1.0,
+    "repost_lines": 1.0,
+    "traditional": 1.0,
+    "traditional_gloss": 1.0,
+    "spam_links": 1.0,
+    "truncated": 0.95,
+    "update": 0.95,
+    "update_traditional": 0.95,
+    "light_edit": 0.9,
+    "combined": 0.9,
 }
 
 

@@ -131,9 +131,9 @@ def test_it_refuses_a_redirect_to_a_private_address_unless_allowed(http_server):
         return resolve_host(host, port)
 
     source = source_for(http_server, allowed_hosts=["127.0.0.1", "10.1.2.3"])
-    with Fetcher(make_settings(allow_private_addresses=False), resolve=resolve) as fetcher:
-        with pytest.raises(PermanentFetchError) as err:
-            fetcher.get(http_server.url("/go"), source=source)
+    fetcher = Fetcher(make_settings(allow_private_addresses=False), resolve=resolve)
+    with fetcher, pytest.raises(PermanentFetchError) as err:
+        fetcher.get(http_server.url("/go"), source=source)
     assert "non-public address 10.1.2.3" in str(err.value)
 
 
@@ -161,7 +161,10 @@ def test_a_slow_server_times_out_as_a_transient_error(http_server):
 
     http_server.routes["/slow"] = stall
     try:
-        with Fetcher(make_settings(read_timeout_s=0.2, retries=0)) as fetcher, pytest.raises(TransientFetchError) as err:
+        with (
+            Fetcher(make_settings(read_timeout_s=0.2, retries=0)) as fetcher,
+            pytest.raises(TransientFetchError) as err,
+        ):
             fetcher.get(http_server.url("/slow"))
     finally:
         release.set()
@@ -170,7 +173,10 @@ def test_a_slow_server_times_out_as_a_transient_error(http_server):
 
 
 def test_it_honours_retry_after_on_429_then_succeeds(http_server):
-    replies = [Reply(429, b"slow down", {"Retry-After": "7"}), Reply(200, b"ok", {"Content-Type": "text/html"})]
+    replies = [
+        Reply(429, b"slow down", {"Retry-After": "7"}),
+        Reply(200, b"ok", {"Content-Type": "text/html"}),
+    ]
     http_server.routes["/rate"] = lambda req: replies.pop(0)
     sleeper = Sleeper()
     with Fetcher(make_settings(), sleep=sleeper) as fetcher:
@@ -202,7 +208,10 @@ def test_it_retries_a_500_with_backoff_then_succeeds(http_server):
 def test_it_gives_up_after_the_retries_with_a_transient_error(http_server):
     http_server.add("/down", "", status=503)
     sleeper = Sleeper()
-    with Fetcher(make_settings(retries=2, backoff_s=1), sleep=sleeper) as fetcher, pytest.raises(FetchError) as err:
+    with (
+        Fetcher(make_settings(retries=2, backoff_s=1), sleep=sleeper) as fetcher,
+        pytest.raises(FetchError) as err,
+    ):
         fetcher.get(http_server.url("/down"))
     assert err.value.transient and err.value.status == 503
     assert len(http_server.requests) == 3
@@ -251,14 +260,20 @@ def test_a_source_with_robots_false_skips_robots_txt(http_server):
     http_server.add("/robots.txt", "User-agent: *\nDisallow: /\n", content_type="text/plain")
     http_server.add("/page", "ok")
     with Fetcher(make_settings(respect_robots=True)) as fetcher:
-        assert fetcher.get(http_server.url("/page"), source=source_for(http_server, robots=False)).content == b"ok"
+        assert (
+            fetcher.get(http_server.url("/page"), source=source_for(http_server, robots=False)).content
+            == b"ok"
+        )
     assert [r.path for r in http_server.requests] == ["/page"]
 
 
 def test_an_unreachable_robots_txt_means_disallow_for_this_run(http_server):
     http_server.add("/robots.txt", "", status=500)
     http_server.add("/page", "ok")
-    with Fetcher(make_settings(respect_robots=True, retries=0)) as fetcher, pytest.raises(TransientFetchError):
+    with (
+        Fetcher(make_settings(respect_robots=True, retries=0)) as fetcher,
+        pytest.raises(TransientFetchError),
+    ):
         fetcher.get(http_server.url("/page"))
 
 
@@ -303,3 +318,29 @@ def test_parse_retry_after_reads_seconds_and_http_dates():
     assert parse_retry_after(format_datetime(now - timedelta(seconds=90), usegmt=True), now) == 0.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+def test_a_host_gets_no_more_simultaneous_requests_than_allowed(http_server):
+    arrived, release = threading.Event(), threading.Event()
+
+    def hold(req: Request) -> Reply:
+        arrived.set()
+        release.wait(10)
+        return Reply(200, b"ok", {})
+
+    http_server.routes["/hold"] = hold
+    with Fetcher(make_settings(per_host_concurrency=1)) as fetcher:
+        worker = threading.Thread(target=fetcher.get, args=(http_server.url("/hold"),))
+        worker.start()
+        try:
+            assert arrived.wait(10)
+            gate = fetcher._gate("127.0.0.1")
+            assert not gate._slots.acquire(blocking=False)  # the one slot is taken while the request is open
+            other = fetcher._gate("localhost")
+            assert other._slots.acquire(blocking=False)  # other hosts are not held up
+            other._slots.release()
+        finally:
+            release.set()
+            worker.join(10)
+        assert gate._slots.acquire(blocking=False)
+        gate._slots.release()

@@ -33,8 +33,17 @@ def _fullwidth(text: str) -> str:
 
 
 def test_repost_lines_are_furniture_and_sentences_are_not() -> None:
-    for line in ["来源：徐州日报", "原文地址：http://x.cn/a.html", "责任编辑：王五", "编辑：张敏", "原标题：徐州开会",
-                 "【来源：中国江苏网】", "本文转自：徐州发布", "分享到：微信 微博", "版权所有 © 中国江苏网"]:
+    for line in [
+        "来源：徐州日报",
+        "原文地址：http://x.cn/a.html",
+        "责任编辑：王五",
+        "编辑：张敏",
+        "原标题：徐州开会",
+        "【来源：中国江苏网】",
+        "本文转自：徐州发布",
+        "分享到：微信 微博",
+        "版权所有 © 中国江苏网",
+    ]:
         assert is_repost_furniture(line), line
     assert not is_repost_furniture("据徐州日报报道，来源于企业的订单持续增长，全年产值同比增长10%。")
 
@@ -69,7 +78,9 @@ def test_fingerprints_are_the_same_in_another_process() -> None:
     """No salted hash anywhere: a signature computed elsewhere must match the one stored."""
     text = BASES["datacenter"][1][0]
     code = "import sys,json; from ingest.fingerprint import fingerprint; print(json.dumps(fingerprint([sys.argv[1]]).signature))"
-    out = subprocess.run([sys.executable, "-c", code, text], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, text], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert json.loads(out.stdout) == fingerprint([text]).signature
 
 

@@ -27,17 +27,20 @@ def test_the_shipped_sources_file_loads_and_every_entry_is_unverified():
 
 
 def test_defaults_apply_and_allowed_hosts_default_to_the_url_host(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 [defaults]
 interval_minutes = 15
 [[sources]]
 name = "a"
 kind = "rss"
 url = "https://news.example.cn/rss.xml"
-""")
+""",
+    )
     (source,) = load_sources(path)
     assert source.interval_minutes == 15
-    assert source.allowed_hosts == ["news.example.cn"]
+    assert source.allowed_hosts == ["news.example.cn", "www.news.example.cn"]
     assert source.enabled and not source.verified and source.robots
 
 
@@ -47,23 +50,53 @@ url = "https://news.example.cn/rss.xml"
         ('[[sources]]\nname = "a"\nkind = "blog"\nurl = "http://x.cn/"', "sources[0].kind", "unknown kind"),
         ('[[sources]]\nname = "a"\nkind = "rss"\nurl = "ftp://x.cn/"', "sources[0].url", "not an absolute"),
         ('[[sources]]\nname = "a"\nkind = "rss"', "sources[0].url", "is required"),
-        ('[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://x.cn/"\nintervall = 5', "sources[0].intervall",
-         "unknown key"),
-        ('[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://x.cn/"\nmax_pages = "2"', "sources[0].max_pages",
-         "expected an integer"),
-        ('[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://x.cn/"\nmax_pages = true', "sources[0].max_pages",
-         "expected an integer"),
-        ('[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://x.cn/"\ntitle_filter = "徐州("',
-         "sources[0].title_filter", "invalid regular expression"),
-        ('[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://x.cn/"\nmin_xuzhou = 3', "sources[0].min_xuzhou",
-         "between 0 and 1"),
-        ('[[sources]]\nname = "a"\nkind = "listpage"\nurl = "http://x.cn/"', "sources[0].options.item", "required"),
-        ('[[sources]]\nname = "a"\nkind = "epoint"\nurl = "http://x.cn/"\n[sources.options]\nmode = "govinfo"',
-         "sources[0].options.categorynum", "required"),
+        (
+            '[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://x.cn/"\nintervall = 5',
+            "sources[0].intervall",
+            "unknown key",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://x.cn/"\nmax_pages = "2"',
+            "sources[0].max_pages",
+            "expected an integer",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://x.cn/"\nmax_pages = true',
+            "sources[0].max_pages",
+            "expected an integer",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://x.cn/"\ntitle_filter = "徐州("',
+            "sources[0].title_filter",
+            "invalid regular expression",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://x.cn/"\nmin_xuzhou = 3',
+            "sources[0].min_xuzhou",
+            "between 0 and 1",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "listpage"\nurl = "http://x.cn/"',
+            "sources[0].options.item",
+            "required",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "epoint"\nurl = "http://x.cn/"\n[sources.options]\nmode = "govinfo"',
+            "sources[0].options.categorynum",
+            "required",
+        ),
         ('[[sources]]\nname = "a b"\nkind = "rss"\nurl = "http://x.cn/"', "sources[0].name", "no spaces"),
-        ('[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://x.cn/{date:%Y}"', "sources[0].url", "only for"),
-        ('[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://x.cn/"\n[[sources]]\nname = "a"\nkind = "rss"\n'
-         'url = "http://y.cn/"', "sources[1].name", "duplicate"),
+        (
+            '[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://x.cn/{date:%Y}"',
+            "sources[0].url",
+            "only for",
+        ),
+        (
+            '[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://x.cn/"\n[[sources]]\nname = "a"\nkind = "rss"\n'
+            'url = "http://y.cn/"',
+            "sources[1].name",
+            "duplicate",
+        ),
         ("[defaults]\nurl = 'http://x.cn/'", "defaults.url", "cannot be set"),
     ],
 )

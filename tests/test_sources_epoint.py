@@ -45,7 +45,9 @@ def test_it_reads_getgovinfolist_discovering_the_site_guid(http_server):
                                        "徐州市新材料产业发展规划"]  # fmt: skip
     assert refs[1].published_at == datetime(2024, 5, 11, 16, 20, tzinfo=CHINA)
     assert refs[0].extra == {"category": "政策文件"}
-    assert refs[2].url == http_server.url("/epoint/xxgk/003006/20240509/a1b2c3d4-0000-4000-8000-000000000003.html")
+    assert refs[2].url == http_server.url(
+        "/epoint/xxgk/003006/20240509/a1b2c3d4-0000-4000-8000-000000000003.html"
+    )
     paths = [r.path for r in http_server.requests]
     assert paths.count("/epoint/js/webBuilderCommon.js") == 1
     assert paths.count(API) == 2  # total 3 with pages of 2: stops after the second

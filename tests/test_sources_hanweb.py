@@ -58,7 +58,9 @@ def test_it_pages_through_dataproxy_sending_both_paging_styles(http_server):
 
 def test_the_get_style_puts_everything_in_the_query(http_server):
     http_server.routes[PROXY] = dataproxy
-    src = source(http_server, "hanweb", "/hanweb/col/col33718/index.html", max_pages=2, options={"method": "get"})
+    src = source(
+        http_server, "hanweb", "/hanweb/col/col33718/index.html", max_pages=2, options={"method": "get"}
+    )
     with test_fetcher() as fetcher:
         refs = list_articles(src, fetcher)
     assert len(refs) == 5
@@ -93,5 +95,7 @@ def test_params_are_discovered_from_the_jpage_script():
 
 
 def test_records_without_links_are_skipped():
-    text = "<recordset><record><![CDATA[<li>暂无信息</li>]]></record><record><![CDATA[]]></record></recordset>"
+    text = (
+        "<recordset><record><![CDATA[<li>暂无信息</li>]]></record><record><![CDATA[]]></record></recordset>"
+    )
     assert parse_records(text, "http://x.example/") == []

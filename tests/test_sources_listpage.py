@@ -19,7 +19,9 @@ def test_it_reads_items_across_pages(http_server):
     base = http_server.base_url + "/listpage/news/202405/"
     assert [r.url for r in refs] == [base + "t20240513_0002.html", base + "t20240512_0001.html",
                                      base + "t20240510_0000.html"]  # fmt: skip
-    assert refs[0].title == "徐州市召开数字经济发展大会，推动产业数字化转型"  # the title attribute, not the truncated text
+    assert (
+        refs[0].title == "徐州市召开数字经济发展大会，推动产业数字化转型"
+    )  # the title attribute, not the truncated text
     assert refs[1].published_at == datetime(2024, 5, 12, tzinfo=CHINA)
     assert refs[2].published_at == datetime(2024, 5, 10, tzinfo=CHINA)
     # page 3 (index_2.html) does not exist: the listing stops there without failing
@@ -47,3 +49,16 @@ def test_a_dead_listing_raises(http_server):
     src = source(http_server, "listpage", "/listpage/nowhere/index.html", options=NEWS_OPTIONS)
     with test_fetcher() as fetcher, pytest.raises(FetchError):
         list_articles(src, fetcher)
+
+
+def test_list_dates_come_in_many_spellings():
+    from ingest.sources.base import parse_date
+
+    today = datetime(2024, 5, 13, 12, 0, tzinfo=CHINA)
+    assert parse_date("2024年5月12日 10时30分") == datetime(2024, 5, 12, 10, 30, tzinfo=CHINA)
+    assert parse_date("[2024.05.12]") == datetime(2024, 5, 12, tzinfo=CHINA)
+    assert parse_date("发布于20240512") == datetime(2024, 5, 12, tzinfo=CHINA)
+    assert parse_date("1-4月全市工业产值") is None  # a bare month-day only where a date is expected
+    assert parse_date("[05-12]", month_day=True, today=today) == datetime(2024, 5, 12, tzinfo=CHINA)
+    assert parse_date("12-30", month_day=True, today=today) == datetime(2023, 12, 30, tzinfo=CHINA)
+    assert parse_date("2024-02-30") is None

@@ -36,7 +36,9 @@ def test_it_lists_an_atom_feed_using_the_alternate_link(http_server):
 
 def test_title_filter_and_max_items_apply_to_feeds(http_server):
     with test_fetcher() as fetcher:
-        refs = list_articles(source(http_server, "rss", "/feeds/rss2.xml", title_filter="徐工|集成电路"), fetcher)
+        refs = list_articles(
+            source(http_server, "rss", "/feeds/rss2.xml", title_filter="徐工|集成电路"), fetcher
+        )
         assert [r.title for r in refs] == ["徐工集团新一代大吨位起重机下线", "市集成电路产业推进会召开"]
         refs = list_articles(source(http_server, "rss", "/feeds/rss2.xml", max_items=1), fetcher)
         assert len(refs) == 1

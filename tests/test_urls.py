@@ -25,7 +25,10 @@ def test_it_sorts_parameters_and_resolves_dot_segments():
 
 def test_host_aliases_merge_mobile_and_www_hosts():
     aliases = {"m.jschina.com.cn": "jsnews.jschina.com.cn", "xz.gov.cn": "www.xz.gov.cn"}
-    assert canonical_url("http://m.jschina.com.cn/xz/t1.shtml", aliases) == "http://jsnews.jschina.com.cn/xz/t1.shtml"
+    assert (
+        canonical_url("http://m.jschina.com.cn/xz/t1.shtml", aliases)
+        == "http://jsnews.jschina.com.cn/xz/t1.shtml"
+    )
     assert canonical_url("http://xz.gov.cn/", aliases) == "http://www.xz.gov.cn/"
 
 

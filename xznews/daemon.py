@@ -43,13 +43,17 @@ def build_scheduler(settings: Settings, engine: Engine) -> BackgroundScheduler:
     from ingest.pipeline import run_ingest
     from ingest.sources import load_sources
 
-    scheduler = BackgroundScheduler(timezone=settings.timezone, job_defaults={"max_instances": 1, "coalesce": True})
+    scheduler = BackgroundScheduler(
+        timezone=settings.timezone, job_defaults={"max_instances": 1, "coalesce": True}
+    )
     start = datetime.now(UTC) + timedelta(seconds=2)
     for source in load_sources(settings.sources_file):
         if not source.enabled:
             continue
         scheduler.add_job(
-            _guarded(engine, f"ingest:{source.name}", lambda n=source.name: run_ingest(settings, engine, [n])),
+            _guarded(
+                engine, f"ingest:{source.name}", lambda n=source.name: run_ingest(settings, engine, [n])
+            ),
             IntervalTrigger(minutes=source.interval_minutes, jitter=min(60, source.interval_minutes * 6)),
             id=f"ingest:{source.name}",
             name=f"ingest {source.name}",

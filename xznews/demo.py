@@ -18,8 +18,16 @@ from xznews.errors import XznewsError
 from xznews.settings import FetchSettings, Settings, SmtpSettings, load_settings
 
 DEMO_CLUSTERS = [
-    "engineering_machinery", "green_energy", "new_materials", "digital_economy", "ic_ict",
-    "health", "safety_emergency", "steel", "textiles", "food_agri",
+    "engineering_machinery",
+    "green_energy",
+    "new_materials",
+    "digital_economy",
+    "ic_ict",
+    "health",
+    "safety_emergency",
+    "steel",
+    "textiles",
+    "food_agri",
 ]
 
 
@@ -31,7 +39,7 @@ def demo_sources_toml(base_url: str) -> str:
 name = "demo-province"
 kind = "hanweb"
 url = "{base_url}/col/col33718/index.html"
-allowed_hosts = ["{host.split(':')[0]}"]
+allowed_hosts = ["{host.split(":")[0]}"]
 robots = false
 
 [sources.options]
@@ -41,14 +49,14 @@ columnid = "33718"
 name = "demo-jschina"
 kind = "trs"
 url = "{base_url}/xwzx/index.shtml"
-allowed_hosts = ["{host.split(':')[0]}"]
+allowed_hosts = ["{host.split(":")[0]}"]
 robots = false
 
 [[sources]]
 name = "demo-daily"
 kind = "rss"
 url = "{base_url}/rss.xml"
-allowed_hosts = ["{host.split(':')[0]}"]
+allowed_hosts = ["{host.split(":")[0]}"]
 robots = false
 """
 
@@ -70,7 +78,10 @@ def demo_settings(data_dir: Path, sources_file: Path, smtp: str | None) -> Setti
             "sources_path": sources_file,
             # The fixture site is on loopback: the demo allows it; real configurations never need to.
             "fetch": FetchSettings(
-                allow_private_addresses=True, per_host_delay_s=0, retries=0, respect_robots=False,
+                allow_private_addresses=True,
+                per_host_delay_s=0,
+                retries=0,
+                respect_robots=False,
                 user_agent=base.fetch.user_agent,
             ),
             "smtp": parse_smtp(smtp) if smtp else SmtpSettings(),
@@ -109,16 +120,28 @@ def run_demo(*, smtp: str | None, data_dir: str | None, email: str) -> dict[str,
     print(f"ingest:     fetched {fetched}, new {new}, duplicates {dups}")
     for r in reports:
         state = f"failed: {r.error}" if r.error else "ok"
-        print(f"  {r.source:15} {state}; fetched {r.fetched}, new {r.new + r.updates}, duplicates {r.duplicates}")
+        print(
+            f"  {r.source:15} {state}; fetched {r.fetched}, new {r.new + r.updates}, duplicates {r.duplicates}"
+        )
         for url, why in r.skipped:
             print(f"    skipped {url}: {why}")
     print("per cluster: " + (", ".join(f"{k} {v}" for k, v in sorted(clusters.items())) or "none"))
     report = dispatch_due(engine, settings)
-    where = f"SMTP {settings.smtp.host}:{settings.smtp.port}" if settings.smtp.configured else str(settings.outbox)
+    where = (
+        f"SMTP {settings.smtp.host}:{settings.smtp.port}"
+        if settings.smtp.configured
+        else str(settings.outbox)
+    )
     print(f"digest:     {report.sent} sent, {report.failed} failed, {report.retrying} to retry → {where}")
     for sub_id, address, status, message_id, via in report.deliveries:
         print(f"  subscription {sub_id} <{address}>: {status} {message_id or ''} via {via}")
-    return {"fetched": fetched, "new": new, "duplicates": dups, "clusters": dict(clusters), "sent": report.sent}
+    return {
+        "fetched": fetched,
+        "new": new,
+        "duplicates": dups,
+        "clusters": dict(clusters),
+        "sent": report.sent,
+    }
 
 
 def _subscribe(engine: Engine, email: str, get_or_create, spec_cls, create) -> None:  # type: ignore[no-untyped-def]

@@ -156,7 +156,9 @@ class Subscription(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     subscriber_id: int = Field(foreign_key="subscribers.id", index=True)
     name: str = Field(default="", max_length=200)
-    clusters: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # any of; [] = all
+    clusters: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )  # any of; [] = all
     keywords: str | None = Field(default=None, sa_column=Column(Text))  # watched-keyword query
     sources: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # [] = all
     include_mentions: bool = False

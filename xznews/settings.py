@@ -179,7 +179,9 @@ def load_settings(config_file: Path | None = None, environ: dict[str, str] | Non
         file_data = read_toml(path)
         for secret in ("password",):
             if file_data.get("smtp", {}).get(secret):
-                raise ConfigError(path, f"smtp.{secret}", "secrets come from the environment (XZNEWS_SMTP_PASSWORD)")
+                raise ConfigError(
+                    path, f"smtp.{secret}", "secrets come from the environment (XZNEWS_SMTP_PASSWORD)"
+                )
         _merge(data, file_data)
     _merge(data, env)
     try:

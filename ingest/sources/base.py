@@ -6,11 +6,12 @@ import importlib
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import lxml.html
+from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from ingest.charset import decode_html
@@ -92,12 +93,19 @@ def fetch_text(
     return text, response
 
 
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def parse_html(text: str, base_url: str) -> lxml.html.HtmlElement:
+    text = _CONTROL_RE.sub("", text)  # lxml refuses NUL and other C0 controls
     if not text.strip():
         text = "<html></html>"
     # lxml refuses str input that carries an XML encoding declaration.
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
-    return lxml.html.document_fromstring(text, base_url=base_url)
+    try:
+        return lxml.html.document_fromstring(text, base_url=base_url)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):  # nothing parseable: an empty page
+        return lxml.html.document_fromstring("<html></html>", base_url=base_url)
 
 
 def select(root: Any, selector: str) -> list[Any]:
@@ -128,10 +136,30 @@ _DATE_RES = (
 )
 
 
-def parse_date(text: str | None) -> datetime | None:
-    """The first date (and time) in `text`, as an aware Asia/Shanghai datetime; None if there is none."""
+_MONTH_DAY_RE = re.compile(r"(?<![\d-])(?P<m>[01]?\d)\s*[-/月]\s*(?P<d>[0-3]?\d)(?![\d-])")
+
+
+def parse_date(
+    text: str | None, *, month_day: bool = False, today: datetime | None = None
+) -> datetime | None:
+    """The first date (and time) in `text`, as an aware Asia/Shanghai datetime; None if there is none.
+
+    With `month_day`, a bare "05-12" (common in list date cells) counts too, in the year that puts it
+    no later than tomorrow. Only for text known to be a date: in a title "1-4月" is not a date.
+    """
     if not text:
         return None
+    if month_day and not any(regex.search(text) for regex in _DATE_RES):
+        match = _MONTH_DAY_RE.search(text)
+        if match:
+            now = (today or datetime.now(CHINA)).astimezone(CHINA)
+            try:
+                value = datetime(now.year, int(match["m"]), int(match["d"]), tzinfo=CHINA)
+            except ValueError:
+                return None
+            if value - now > timedelta(days=1):
+                value = value.replace(year=now.year - 1)
+            return value
     for regex in _DATE_RES:
         for match in regex.finditer(text):
             parts = match.groupdict()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ingest.urls import host_twins
 from xznews.errors import ConfigError
 from xznews.settings import read_toml
 
@@ -36,7 +37,7 @@ class SourceConfig:
     def __post_init__(self) -> None:
         if not self.allowed_hosts:
             host = urlsplit(self.url.replace("{", "").replace("}", "")).hostname
-            self.allowed_hosts = [host] if host else []
+            self.allowed_hosts = host_twins(host) if host else []
 
     @property
     def title_pattern(self) -> re.Pattern[str] | None:

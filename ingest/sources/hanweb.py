@@ -18,8 +18,6 @@ import re
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
-import lxml.html
-
 from ingest.charset import decode_html
 from ingest.fetch import Fetcher, FetchError
 from ingest.sources.base import (
@@ -29,6 +27,7 @@ from ingest.sources.base import (
     fetch_text,
     link_title,
     parse_date,
+    parse_html,
     resolve_link,
 )
 from ingest.sources.config import SourceConfig
@@ -117,7 +116,7 @@ def parse_records(text: str, base_url: str) -> list[ArticleRef]:
     for record in _RECORD_RE.findall(text):
         if not record.strip():
             continue
-        fragment = lxml.html.fragment_fromstring(record, create_parent="div")
+        fragment = parse_html(record, base_url)
         anchor = next((a for a in fragment.iter("a") if a.get("href")), None)
         if anchor is None:
             continue

@@ -76,7 +76,7 @@ def parse_items(text: str, base_url: str, options: dict[str, Any]) -> list[Artic
         title = link_title(title_el[0]) if title_el else link_title(anchor)
         if options.get("date"):
             date_el = select(item, options["date"])
-            date = parse_date(element_text(date_el[0])) if date_el else None
+            date = parse_date(element_text(date_el[0]), month_day=True) if date_el else None
         else:
             date = parse_date(element_text(item))
         refs.append(ArticleRef(url=url, title=title, published_at=date or date_from_url(url)))

@@ -25,24 +25,43 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent / "dedupe_calibration.jsonl"
 
 HEADERS = [
-    ["首页 > 新闻中心 > 徐州要闻", "【字体：大 中 小】", "发布时间：2024-03-18 09:12:45 来源：徐州日报 浏览次数：1024"],
+    [
+        "首页 > 新闻中心 > 徐州要闻",
+        "【字体：大 中 小】",
+        "发布时间：2024-03-18 09:12:45 来源：徐州日报 浏览次数：1024",
+    ],
     ["您所在的位置：首页>>地方动态", "时间：2024-03-18 来源：中国江苏网", "分享到："],
     ["当前位置：首页 > 资讯 > 产业", "2024年03月19日 08:30  作者：本网编辑"],
     ["徐州圈 | 本地资讯", "阅读数：3562"],
 ]
 FOOTERS = [
-    ["分享到：微信 微博 QQ空间", "打印本页 关闭窗口", "相关阅读：", "上一篇：徐州召开全市重点工作推进会", "主办单位：徐州市人民政府办公室 网站标识码：3203000001"],
+    [
+        "分享到：微信 微博 QQ空间",
+        "打印本页 关闭窗口",
+        "相关阅读：",
+        "上一篇：徐州召开全市重点工作推进会",
+        "主办单位：徐州市人民政府办公室 网站标识码：3203000001",
+    ],
     ["责任编辑：王晓燕", "版权所有 © 中国江苏网 苏ICP备05004003号"],
     ["扫一扫在手机打开当前页", "【我要纠错】【打印本页】【关闭窗口】"],
     ["(责编：李明、刘畅)", "推荐阅读"],
 ]
 REPOST_OPENERS = [
-    ["原标题：{title}", "来源：徐州日报", "原文地址：http://szb.cnxz.com.cn/xzrb/pc/con/202403/18/content_123456.html"],
+    [
+        "原标题：{title}",
+        "来源：徐州日报",
+        "原文地址：http://szb.cnxz.com.cn/xzrb/pc/con/202403/18/content_123456.html",
+    ],
     ["本文转自：徐州发布", "作者：徐州融媒记者"],
     ["【来源：中国江苏网】", "原文链接：https://jsnews.jschina.com.cn/xz/a/202403/t20240318_3372812.shtml"],
     ["来源：徐州市人民政府网站", "编辑：张敏"],
 ]
-REPOST_CLOSERS = [["责任编辑：赵磊", "审核：孙强"], ["（来源：徐州日报）"], ["文章来源：徐州市工业和信息化局", "校对：陈静"], []]
+REPOST_CLOSERS = [
+    ["责任编辑：赵磊", "审核：孙强"],
+    ["（来源：徐州日报）"],
+    ["文章来源：徐州市工业和信息化局", "校对：陈静"],
+    [],
+]
 SPAM = [
     "【澳门新葡京 www.xpj8888.com】",
     "<真人百家乐 bjl99.cc>",
@@ -52,16 +71,50 @@ SPAM = [
 ]
 SPAM_LINES = ["澳门银河娱乐城 www.yh888.com 注册即送彩金", "网上赌场 真人视讯 百家乐 www.am777.cc"]
 SYNONYMS = [
-    ("推进", "推动"), ("加快", "加速"), ("积极", "主动"), ("目前", "当前"), ("今年", "本年度"), ("重点", "主要"),
-    ("表示", "说"), ("介绍", "说"), ("持续", "不断"), ("打造", "建设"), ("企业", "公司"), ("进一步", "更加"),
-    ("同比增长", "比上年同期增长"), ("近年来", "这几年"), ("据了解", "据悉"), ("负责人", "负责同志"),
+    ("推进", "推动"),
+    ("加快", "加速"),
+    ("积极", "主动"),
+    ("目前", "当前"),
+    ("今年", "本年度"),
+    ("重点", "主要"),
+    ("表示", "说"),
+    ("介绍", "说"),
+    ("持续", "不断"),
+    ("打造", "建设"),
+    ("企业", "公司"),
+    ("进一步", "更加"),
+    ("同比增长", "比上年同期增长"),
+    ("近年来", "这几年"),
+    ("据了解", "据悉"),
+    ("负责人", "负责同志"),
 ]
 PINYIN = {
-    "发展": "fā zhǎn", "经济": "jīng jì", "产业": "chǎn yè", "徐州": "xú zhōu", "项目": "xiàng mù", "企业": "qǐ yè",
-    "建设": "jiàn shè", "集群": "jí qún", "创新": "chuàng xīn", "投资": "tóu zī", "工业": "gōng yè",
-    "科技": "kē jì", "市场": "shì chǎng", "服务": "fú wù", "生产": "shēng chǎn", "推动": "tuī dòng",
-    "加快": "jiā kuài", "质量": "zhì liàng", "招商": "zhāo shāng", "高新": "gāo xīn", "工程": "gōng chéng",
-    "机械": "jī xiè", "能源": "néng yuán", "材料": "cái liào", "数字": "shù zì", "健康": "jiàn kāng",
+    "发展": "fā zhǎn",
+    "经济": "jīng jì",
+    "产业": "chǎn yè",
+    "徐州": "xú zhōu",
+    "项目": "xiàng mù",
+    "企业": "qǐ yè",
+    "建设": "jiàn shè",
+    "集群": "jí qún",
+    "创新": "chuàng xīn",
+    "投资": "tóu zī",
+    "工业": "gōng yè",
+    "科技": "kē jì",
+    "市场": "shì chǎng",
+    "服务": "fú wù",
+    "生产": "shēng chǎn",
+    "推动": "tuī dòng",
+    "加快": "jiā kuài",
+    "质量": "zhì liàng",
+    "招商": "zhāo shāng",
+    "高新": "gāo xīn",
+    "工程": "gōng chéng",
+    "机械": "jī xiè",
+    "能源": "néng yuán",
+    "材料": "cái liào",
+    "数字": "shù zì",
+    "健康": "jiàn kāng",
 }
 BOILERPLATE_TOP = [
     "欢迎访问徐州新闻网，本网是徐州市委宣传部主管、徐州报业传媒集团主办的徐州地区重点新闻网站，全天候发布徐州本地权威资讯，"
@@ -73,9 +126,24 @@ BOILERPLATE_BOTTOM = [
 ]
 BOILERPLATE_BASES = {"medical_park", "steel_upgrade", "datacenter", "pizhou_materials", "safety_expo"}
 SHORT_NEGATIVES = [
-    ("徐州召开全市防汛防旱工作会议", ["4月28日，全市防汛防旱工作会议召开，会议总结去年防汛工作，部署今年防汛防旱重点任务，要求各地各部门立足防大汛、抗大旱，扎实做好隐患排查和物资储备。"]),
-    ("徐州地铁6号线一期工程全线贯通", ["近日，徐州地铁6号线一期工程最后一个盾构区间顺利贯通，标志着该线路全线隧道贯通，工程转入轨道铺设和机电安装阶段，预计明年底开通试运营。"]),
-    ("云龙湖景区举办春季花展", ["春暖花开，云龙湖景区第十届春季花展日前开幕，展出郁金香、樱花、海棠等花卉50余个品种，花展将持续至4月底，市民游客可免费入园观赏。"]),
+    (
+        "徐州召开全市防汛防旱工作会议",
+        [
+            "4月28日，全市防汛防旱工作会议召开，会议总结去年防汛工作，部署今年防汛防旱重点任务，要求各地各部门立足防大汛、抗大旱，扎实做好隐患排查和物资储备。"
+        ],
+    ),
+    (
+        "徐州地铁6号线一期工程全线贯通",
+        [
+            "近日，徐州地铁6号线一期工程最后一个盾构区间顺利贯通，标志着该线路全线隧道贯通，工程转入轨道铺设和机电安装阶段，预计明年底开通试运营。"
+        ],
+    ),
+    (
+        "云龙湖景区举办春季花展",
+        [
+            "春暖花开，云龙湖景区第十届春季花展日前开幕，展出郁金香、樱花、海棠等花卉50余个品种，花展将持续至4月底，市民游客可免费入园观赏。"
+        ],
+    ),
 ]
 
 
@@ -168,7 +236,9 @@ def with_boilerplate(paragraphs: list[str]) -> list[str]:
 
 def add_update(key: str, paragraphs: list[str], rng: random.Random) -> tuple[list[str], list[int]]:
     """Insert a follow-up paragraph (the base's own, or a generic one) at the end or before the last paragraph."""
-    extra = UPDATES.get(key) or rng.choice(GENERIC_UPDATES).format(n=rng.randint(5, 90), d=rng.randint(2, 28), p=round(rng.uniform(5, 12), 1))
+    extra = UPDATES.get(key) or rng.choice(GENERIC_UPDATES).format(
+        n=rng.randint(5, 90), d=rng.randint(2, 28), p=round(rng.uniform(5, 12), 1)
+    )
     at = len(paragraphs) if rng.random() < 0.6 else max(1, len(paragraphs) - 1)
     out = [*paragraphs[:at], extra, *paragraphs[at:]]
     return out, [at]
@@ -188,19 +258,42 @@ def build_items() -> list[dict[str, object]]:
     rng = random.Random(343)
     items: list[dict[str, object]] = []
 
-    def probe(transform: str, of: str | None, title: str, paras: list[str], expect: str, new: list[int] | None = None) -> None:
-        items.append({
-            "id": f"{transform}:{of or title[:12]}", "role": "probe", "transform": transform, "title": title,
-            "text": "\n".join(paras), "expect": expect, "of": of, "new_paragraphs": new or [],
-        })
+    def probe(
+        transform: str,
+        of: str | None,
+        title: str,
+        paras: list[str],
+        expect: str,
+        new: list[int] | None = None,
+    ) -> None:
+        items.append(
+            {
+                "id": f"{transform}:{of or title[:12]}",
+                "role": "probe",
+                "transform": transform,
+                "title": title,
+                "text": "\n".join(paras),
+                "expect": expect,
+                "of": of,
+                "new_paragraphs": new or [],
+            }
+        )
 
     originals: list[tuple[str, str, list[str]]] = []
     for key, (title, paras) in BASES.items():
         stored = with_boilerplate(paras) if key in BOILERPLATE_BASES else paras
-        items.append({
-            "id": f"base:{key}", "role": "base", "transform": "base", "title": title, "text": "\n".join(stored),
-            "expect": "new", "of": None, "new_paragraphs": [],
-        })
+        items.append(
+            {
+                "id": f"base:{key}",
+                "role": "base",
+                "transform": "base",
+                "title": title,
+                "text": "\n".join(stored),
+                "expect": "new",
+                "of": None,
+                "new_paragraphs": [],
+            }
+        )
         originals.append((f"base:{key}", title, paras))
     originals = seed_articles() + originals
 
@@ -213,7 +306,8 @@ def build_items() -> list[dict[str, object]]:
         "spam_links": lambda _k, _t, p: inject_spam(p, rng),
         "light_edit": lambda _k, _t, p: synonym_edit(p, rng),
         "combined": lambda _k, t, p: wrap_site(
-            [add_glosses(to_traditional(x), rng) for x in inject_spam(synonym_edit(p, rng), rng, line=False)], rng
+            [add_glosses(to_traditional(x), rng) for x in inject_spam(synonym_edit(p, rng), rng, line=False)],
+            rng,
         ),
     }
     for of, title, paras in originals:
@@ -225,7 +319,7 @@ def build_items() -> list[dict[str, object]]:
         trad = [to_traditional(x) for x in updated]
         probe("update_traditional", of, title, wrap_site(trad, rng), "update")
     # Hard negatives.
-    for key, (title, paras) in SAME_EVENT.items():
+    for title, paras in SAME_EVENT.values():
         probe("same_event", None, title, paras, "new")
         probe("shared_boilerplate", None, title, with_boilerplate(paras), "new")
     for title, paras in SHORT_NEGATIVES:
@@ -249,7 +343,10 @@ def _fix_update_indexes(items: list[dict[str, object]]) -> None:
 
 
 def _is_generic_update(line: str) -> bool:
-    return any(line.startswith(s) or line.startswith(to_traditional(s)) for s in ("记者从有关部门", "另据最新消息", "更新：据市统计局"))
+    return any(
+        line.startswith(s) or line.startswith(to_traditional(s))
+        for s in ("记者从有关部门", "另据最新消息", "更新：据市统计局")
+    )
 
 
 def _original_paragraphs(of: str) -> list[str]:

@@ -22,6 +22,7 @@ app = typer.Typer(
 # Modules that add commands to `app`, in the order they appear in --help.
 _COMMAND_MODULES = (
     "xznews.cli.service_cmd",  # run, ingest, seeds, sources, status, config, demo
+    "xznews.cli.sources_cmd",  # sources list|check
     "xznews.cli.extract_cmd",  # extract
     "xznews.cli.classify_cmd",  # classify
     "xznews.cli.dedupe_cmd",  # dedupe

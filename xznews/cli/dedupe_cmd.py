@@ -14,7 +14,6 @@ import typer
 from xznews.cli.common import get_engine, print_json
 
 
-
 def register(app: typer.Typer) -> None:
     dedupe = typer.Typer(help="Find reposts, mirrors and updates of known articles.", no_args_is_help=True)
     dedupe.command("check")(check)
@@ -24,13 +23,18 @@ def register(app: typer.Typer) -> None:
 
 def check(
     jsonl: Annotated[
-        Path, typer.Option("--jsonl", help='Input: one JSON object a line, {"id", "text", "title"?, "url"?}; "-" = stdin.')
+        Path,
+        typer.Option(
+            "--jsonl", help='Input: one JSON object a line, {"id", "text", "title"?, "url"?}; "-" = stdin.'
+        ),
     ],
     against_seeds: Annotated[
         bool,
         typer.Option("--against-seeds/--no-against-seeds", help="Load the seed corpus into the index first."),
     ] = True,
-    seeds_dir: Annotated[Path, typer.Option("--seeds-dir", help="Where the seed documents (*.txt) are.")] = Path(__file__).resolve().parents[2] / "seeds",
+    seeds_dir: Annotated[
+        Path, typer.Option("--seeds-dir", help="Where the seed documents (*.txt) are.")
+    ] = Path(__file__).resolve().parents[2] / "seeds",
 ) -> None:
     """Judge each input line in order against the seeds and the lines before it, in a temporary database.
 
@@ -69,7 +73,9 @@ def check(
                     assert article.id is not None
                     names[article.id] = ext_id
                 of = names.get(verdict.of_id) if verdict.of_id is not None else None
-                print_json({"id": ext_id, "verdict": verdict.verdict, "of": of, "similarity": verdict.similarity})
+                print_json(
+                    {"id": ext_id, "verdict": verdict.verdict, "of": of, "similarity": verdict.similarity}
+                )
         finally:
             engine.dispose()
 
@@ -91,7 +97,9 @@ def rebuild(
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    lines = sys.stdin.read().splitlines() if str(path) == "-" else path.read_text(encoding="utf-8").splitlines()
+    lines = (
+        sys.stdin.read().splitlines() if str(path) == "-" else path.read_text(encoding="utf-8").splitlines()
+    )
     items = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -101,6 +109,8 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError as exc:
             raise typer.BadParameter(f"line {n}: not JSON ({exc.msg})", param_hint="--jsonl") from None
         if not isinstance(item, dict) or "text" not in item:
-            raise typer.BadParameter(f'line {n}: expected an object with "id" and "text"', param_hint="--jsonl")
+            raise typer.BadParameter(
+                f'line {n}: expected an object with "id" and "text"', param_hint="--jsonl"
+            )
         items.append(item)
     return items

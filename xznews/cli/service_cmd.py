@@ -13,7 +13,9 @@ from xznews.cli.common import get_engine, get_settings, print_json
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("ingest")(ingest)
-    seeds = typer.Typer(help="The seed corpus that new articles are deduplicated against.", no_args_is_help=True)
+    seeds = typer.Typer(
+        help="The seed corpus that new articles are deduplicated against.", no_args_is_help=True
+    )
     seeds.command("load")(seeds_load)
     app.add_typer(seeds, name="seeds")
     config = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
@@ -37,7 +39,9 @@ def run() -> None:
 
 
 def ingest(
-    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line per source.")] = False,
 ) -> None:
     """Run one ingest pass over the configured sources (config/sources.toml) and exit."""
@@ -51,9 +55,15 @@ def ingest(
     failed = 0
     for r in reports:
         row = {
-            "source": r.source, "listed": r.listed, "fetched": r.fetched, "new": r.new,
-            "duplicates": r.duplicates, "updates": r.updates, "below_gate": r.below_gate,
-            "skipped": [{"url": u, "reason": why} for u, why in r.skipped], "clusters": dict(r.clusters),
+            "source": r.source,
+            "listed": r.listed,
+            "fetched": r.fetched,
+            "new": r.new,
+            "duplicates": r.duplicates,
+            "updates": r.updates,
+            "below_gate": r.below_gate,
+            "skipped": [{"url": u, "reason": why} for u, why in r.skipped],
+            "clusters": dict(r.clusters),
             "error": r.error,
         }
         failed += r.error is not None
@@ -98,13 +108,19 @@ def demo(
         str | None, typer.Option(help="Deliver the digest to this SMTP server (HOST:PORT, no TLS, no auth).")
     ] = None,
     data_dir: Annotated[
-        str | None, typer.Option(help="Keep the demo database and outbox here (default: a new temporary folder).")
+        str | None,
+        typer.Option(help="Keep the demo database and outbox here (default: a new temporary folder)."),
     ] = None,
     email: Annotated[str, typer.Option(help="The demo subscriber's address.")] = "demo@example.com",
 ) -> None:
     """Run the whole flow offline: serve a fixture site on 127.0.0.1, ingest it into a fresh database,
     subscribe a demo address and mail it a digest (to --smtp, or to the outbox folder)."""
+    import logging
+    import os
+
     from xznews.demo import run_demo
 
-    get_settings()  # logging as configured
+    get_settings()
+    if "XZNEWS_LOG_LEVEL" not in os.environ:  # the summary tells the story; the per-article log is opt-in
+        logging.getLogger().setLevel(logging.WARNING)
     run_demo(smtp=smtp, data_dir=data_dir, email=email)

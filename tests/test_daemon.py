@@ -1,0 +1,98 @@
+"""The daemon as an operator runs it: a real process, real sources, stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from xznews.daemon import build_scheduler
+from xznews.demo import demo_sources_toml
+from xznews.demo_server import DemoSite
+from xznews.settings import load_settings
+
+DAEMON_CONFIG = """
+data_dir = "{data}"
+digest_check_interval_s = 5
+[fetch]
+allow_private_addresses = true
+per_host_delay_s = 0
+respect_robots = false
+"""
+
+
+def _environment(tmp_path: Path, base_url: str) -> dict[str, str]:
+    (tmp_path / "sources.toml").write_text(demo_sources_toml(base_url), encoding="utf-8")
+    (tmp_path / "xznews.toml").write_text(DAEMON_CONFIG.format(data=tmp_path / "data"), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XZNEWS_")}
+    env.update(XZNEWS_CONFIG=str(tmp_path / "xznews.toml"), XZNEWS_SOURCES=str(tmp_path / "sources.toml"))
+    return env
+
+
+def test_the_scheduler_has_one_ingest_job_per_enabled_source_and_a_dispatch_job(tmp_path, sqlite_engine):
+    with DemoSite() as site:
+        env = _environment(tmp_path, site.base_url)
+        settings = load_settings(environ=env)
+        scheduler = build_scheduler(settings, sqlite_engine)
+    ids = sorted(job.id for job in scheduler.get_jobs())
+    assert ids == ["digest:dispatch", "ingest:demo-daily", "ingest:demo-jschina", "ingest:demo-province"]
+
+
+def test_the_daemon_ingests_every_source_and_stops_cleanly_on_sigterm(tmp_path):
+    with DemoSite() as site:
+        env = _environment(tmp_path, site.base_url)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "xznews", "run"],
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
+        seen: list[str] = []
+        done: set[str] = set()
+        try:
+            while len(done) < 3:
+                line = lines.get(timeout=120)
+                seen.append(line)
+                if "ingest done source=" in line:
+                    done.add(line.split("ingest done source=")[1].split()[0])
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=120) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        while not lines.empty():
+            seen.append(lines.get())
+    log = "".join(seen)
+    assert done == {"demo-province", "demo-jschina", "demo-daily"}
+    assert "daemon started jobs=4" in log
+    assert "signal received signal=SIGTERM" in log
+    assert "daemon stopped" in log
+    assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("key", ["ingest:a", "digest:dispatch"])
+def test_job_lock_keys_are_stable_signed_64_bit(key):
+    from xznews.locks import lock_key
+
+    assert lock_key(key) == lock_key(key)
+    assert -(2**63) <= lock_key(key) < 2**63
+
+
+def test_a_postgres_job_lock_is_held_by_one_holder_at_a_time(pg_engine):
+    from xznews.locks import job_lock
+
+    with job_lock(pg_engine, "ingest:x") as first:
+        with job_lock(pg_engine, "ingest:x") as second:
+            assert first and not second
+    with job_lock(pg_engine, "ingest:x") as again:
+        assert again

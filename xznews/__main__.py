@@ -1,0 +1,3 @@
+from xznews.cli import main
+
+main()
