@@ -11,15 +11,16 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from ingest.classify import classify
+from ingest.classify import Classification, classify
 from ingest.dedupe import DedupeIndex
 from ingest.extract import Extracted, extract_articles
-from ingest.fetch import FetchError, Fetcher
+from ingest.fetch import Fetcher, FetchError
 from ingest.health import record_run
 from ingest.lexicon import Lexicon, load_lexicon
 from ingest.sources import ArticleRef, SourceConfig, list_articles, load_sources
@@ -160,7 +161,8 @@ def _store_one(
         log.info("skipped source=%s url=%s reason=no title found", source.name, url)
         return
     result = classify(title, extracted.body, lexicon)
-    article = Article(
+    article = classified_article(
+        result,
         url=url,
         canonical_url=canonical_url(url),
         source_name=source.name,
@@ -172,13 +174,6 @@ def _store_one(
         author=extracted.author,
         editor=extracted.editor,
         body=extracted.body,
-        text_hash="",
-        clusters=result.clusters,
-        mentions=result.mentions,
-        scores=result.scores,
-        evidence=result.to_json()["evidence"],
-        xuzhou_score=result.xuzhou,
-        development_score=result.development,
     )
     passes_gate = result.xuzhou >= source.min_xuzhou and result.development >= source.min_development
     with session_scope(engine) as session:
@@ -202,6 +197,20 @@ def _store_one(
         verdict.verdict,
         verdict.of_id,
         ",".join(result.clusters) or "-",
+    )
+
+
+def classified_article(result: Classification, **fields: Any) -> Article:
+    """A new, unsaved Article carrying its classification; dedupe fills in the rest."""
+    return Article(
+        text_hash="",
+        clusters=result.clusters,
+        mentions=result.mentions,
+        scores=result.scores,
+        evidence=result.to_json()["evidence"],
+        xuzhou_score=result.xuzhou,
+        development_score=result.development,
+        **fields,
     )
 
 

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from ingest.classify import classify
 from ingest.dedupe import DedupeIndex
+from ingest.pipeline import classified_article
 from ingest.split import split_seed_document
 from xznews.db import session_scope
 from xznews.models import Article
@@ -47,22 +48,15 @@ def load_seeds(
                     result.already += 1
                     continue
                 body = "\n".join(seed.paragraphs)
-                cls = classify(seed.title, body)
-                article = Article(
+                article = classified_article(
+                    classify(seed.title, body),
                     source_name="seed",
                     site="seed",
                     title=seed.title,
                     body=body,
-                    text_hash="",
                     is_seed=True,
                     seed_ref=ref,
                     alertable=False,
-                    clusters=cls.clusters,
-                    mentions=cls.mentions,
-                    scores=cls.scores,
-                    evidence=cls.to_json()["evidence"],
-                    xuzhou_score=cls.xuzhou,
-                    development_score=cls.development,
                 )
                 index.ingest(session, article, seed.paragraphs)
                 article.alertable = False  # seeds are history, never news

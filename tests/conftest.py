@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,39 +64,43 @@ def drop_pg_schema(engine: Engine, schema: str) -> None:
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated, empty database: each test using it runs on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
-        init_db(eng)
-        yield eng
-        eng.dispose()
-    else:
-        eng, schema = pg_engine_in_fresh_schema()
-        try:
-            init_db(eng)
-            yield eng
-        finally:
-            drop_pg_schema(eng, schema)
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+@contextmanager
+def _sqlite_db(tmp_path: Path) -> Iterator[Engine]:
     eng = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
     init_db(eng)
-    yield eng
-    eng.dispose()
+    try:
+        yield eng
+    finally:
+        eng.dispose()
 
 
-@pytest.fixture
-def pg_engine() -> Iterator[Engine]:
+@contextmanager
+def _postgres_db() -> Iterator[Engine]:
     eng, schema = pg_engine_in_fresh_schema()
     try:
         init_db(eng)
         yield eng
     finally:
         drop_pg_schema(eng, schema)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database: each test using it runs on SQLite and on PostgreSQL."""
+    with _sqlite_db(tmp_path) if request.param == "sqlite" else _postgres_db() as eng:
+        yield eng
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    with _sqlite_db(tmp_path) as eng:
+        yield eng
+
+
+@pytest.fixture
+def pg_engine() -> Iterator[Engine]:
+    with _postgres_db() as eng:
+        yield eng
 
 
 @pytest.fixture

@@ -12,53 +12,32 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from ingest.lexicon import CLUSTER_IDS
 from xznews.db import init_db, make_engine, session_scope
 from xznews.demo_server import DemoSite
 from xznews.errors import XznewsError
 from xznews.settings import FetchSettings, Settings, SmtpSettings, load_settings
 
-DEMO_CLUSTERS = [
-    "engineering_machinery",
-    "green_energy",
-    "new_materials",
-    "digital_economy",
-    "ic_ict",
-    "health",
-    "safety_emergency",
-    "steel",
-    "textiles",
-    "food_agri",
+# (name, CMS family, path on the fixture site, family options)
+DEMO_SOURCES = [
+    ("demo-province", "hanweb", "/col/col33718/index.html", {"columnid": "33718"}),
+    ("demo-jschina", "trs", "/xwzx/index.shtml", {}),
+    ("demo-daily", "rss", "/rss.xml", {}),
 ]
 
 
 def demo_sources_toml(base_url: str) -> str:
-    """Three sources, one per shape of the fixture site."""
-    host = base_url.removeprefix("http://")
-    return f"""
-[[sources]]
-name = "demo-province"
-kind = "hanweb"
-url = "{base_url}/col/col33718/index.html"
-allowed_hosts = ["{host.split(":")[0]}"]
-robots = false
-
-[sources.options]
-columnid = "33718"
-
-[[sources]]
-name = "demo-jschina"
-kind = "trs"
-url = "{base_url}/xwzx/index.shtml"
-allowed_hosts = ["{host.split(":")[0]}"]
-robots = false
-
-[[sources]]
-name = "demo-daily"
-kind = "rss"
-url = "{base_url}/rss.xml"
-allowed_hosts = ["{host.split(":")[0]}"]
-robots = false
-"""
+    """One source per shape of the fixture site, in the format of config/sources.toml."""
+    host = base_url.removeprefix("http://").split(":")[0]
+    parts = []
+    for name, kind, path, options in DEMO_SOURCES:
+        parts.append(
+            f'[[sources]]\nname = "{name}"\nkind = "{kind}"\nurl = "{base_url}{path}"\n'
+            f'allowed_hosts = ["{host}"]\nrobots = false\n'
+        )
+        if options:
+            parts.append("[sources.options]\n" + "".join(f'{k} = "{v}"\n' for k, v in options.items()))
+    return "\n".join(parts)
 
 
 def parse_smtp(value: str) -> SmtpSettings:
@@ -148,5 +127,7 @@ def _subscribe(engine: Engine, email: str, get_or_create, spec_cls, create) -> N
     with session_scope(engine) as session:
         subscriber, created = get_or_create(session, email, confirmed=True)
         if created:
-            create(session, subscriber, spec_cls(clusters=DEMO_CLUSTERS, frequency="immediate", name="demo"))
+            create(
+                session, subscriber, spec_cls(clusters=list(CLUSTER_IDS), frequency="immediate", name="demo")
+            )
     print(f"subscriber: {email} (immediate digest, all 343 clusters)")

@@ -63,6 +63,12 @@ class Settings(BaseModel):
     mail_from: str = "xznews <digest@xznews.local>"
     public_base_url: str = "http://localhost:8080"
     digest_check_interval_s: int = Field(60, ge=5)
+    # A digest window closes this far behind the clock, so an article stamped just before a dispatch but
+    # committed just after it still falls in the next window (see alerts/dispatch.py).
+    digest_settle_s: int = Field(120, ge=0)
+    web_enabled: bool = True  # `xznews run` also serves the confirm/unsubscribe links
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(8080, ge=0, le=65535)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
 
@@ -116,6 +122,8 @@ _ENV_KEYS = {
     "XZNEWS_LOG_LEVEL": "log_level",
     "XZNEWS_MAIL_FROM": "mail_from",
     "XZNEWS_PUBLIC_BASE_URL": "public_base_url",
+    "XZNEWS_WEB_HOST": "web_host",
+    "XZNEWS_WEB_PORT": "web_port",
     "XZNEWS_SMTP_HOST": "smtp.host",
     "XZNEWS_SMTP_PORT": "smtp.port",
     "XZNEWS_SMTP_SECURITY": "smtp.security",

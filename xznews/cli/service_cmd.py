@@ -30,9 +30,11 @@ def run() -> None:
     Stops cleanly on SIGTERM or Ctrl-C, letting the jobs in progress finish.
     """
     from ingest.seeds import load_seeds
+    from ingest.sources import load_sources
     from xznews.daemon import run_daemon
 
     settings = get_settings()
+    load_sources(settings.sources_file)  # a bad sources file is reported before anything else happens
     engine = get_engine(settings)
     load_seeds(engine)
     run_daemon(settings, engine)
@@ -47,8 +49,10 @@ def ingest(
     """Run one ingest pass over the configured sources (config/sources.toml) and exit."""
     from ingest.pipeline import run_ingest
     from ingest.seeds import load_seeds
+    from ingest.sources import load_sources
 
     settings = get_settings()
+    load_sources(settings.sources_file)  # a bad sources file is reported before anything else happens
     engine = get_engine(settings)
     load_seeds(engine)
     reports = run_ingest(settings, engine, source or None)
