@@ -10,5 +10,7 @@ COPY seeds ./seeds
 RUN pip install --no-cache-dir -e '.[postgres]' && useradd --create-home xznews && mkdir -p /data && chown xznews /data
 USER xznews
 VOLUME ["/data"]
+# Unsubscribe and confirmation links (xznews web, also served by the daemon).
+EXPOSE 8080
 ENTRYPOINT ["xznews"]
 CMD ["run"]

@@ -20,6 +20,18 @@ Life of a delivery (one row per subscription and window, unique on (subscription
    A window with nothing to send is recorded as ``empty`` and closes like a sent one (unless the
    subscription asks for empty digests); immediate subscriptions record nothing when no article arrived.
 
+Windows close a settle lag behind the clock. Ingest stamps ``Article.fetched_at`` in Python and commits a
+moment later (after dedupe, possibly after waiting for a lock), so at the instant a dispatcher reads the
+articles, one stamped ``now - 1 s`` may not be visible yet. Had the window closed at ``now``, its anchor
+would move past that article and no later window would ever include it. So every round works on a horizon
+``now - digest_settle_s`` (default 120 s, far longer than any ingest transaction) as its clock: windows end
+at the horizon, due-ness is judged at the horizon (so a window always ends at or after the slot it serves
+and the same slot is never due twice), and only articles committed well before are read. The price is that
+a digest leaves at least the lag after its slot. Selecting by ``Article.id`` instead would not be correct:
+ids are handed out at INSERT, not in commit order (a PostgreSQL sequence is not transactional). Claim,
+retry and send times (``claimed_at``, ``next_attempt_at``, ``sent_at``) stay on the real clock. A caller
+that knows no ingest is in flight (the demo, right after its own ingest) may pass ``settle_s=0``.
+
 The remaining crash window: the process dies after the SMTP server accepted the message (or after the
 outbox rename, or the bot post) and before ``channels_done``/``sent`` is committed. The row then stays
 ``sending``; once its claim is older than STALE_CLAIM (15 min, far beyond the SMTP timeout) the next
@@ -318,9 +330,15 @@ def _send_claimed(
 # ------------------------------------------------------------------------------------------ the round
 
 
-def dispatch_due(engine: Engine, settings: Settings, now: datetime | None = None) -> DispatchReport:
-    """One round: retry what is due for retry, re-send stale claims, then send every due digest."""
+def dispatch_due(
+    engine: Engine, settings: Settings, now: datetime | None = None, *, settle_s: float | None = None
+) -> DispatchReport:
+    """One round: retry what is due for retry, re-send stale claims, then send every due digest.
+
+    Windows end at `now` less the settle lag (`settle_s`, default `settings.digest_settle_s`).
+    """
     now = now or utcnow()
+    horizon = now - timedelta(seconds=settings.digest_settle_s if settle_s is None else settle_s)
     report = DispatchReport()
     _retry_open(engine, settings, now, report)
     with Session(engine, expire_on_commit=False) as session:
@@ -332,13 +350,13 @@ def dispatch_due(engine: Engine, settings: Settings, now: datetime | None = None
             .where(col(Subscriber.unsubscribed_at).is_(None))
             .order_by(col(Subscription.id))
         ).all()
-        due = [(s, p) for s, p in rows if anchor_of(s) < now and is_due(s, now)]
+        due = [(s, p) for s, p in rows if anchor_of(s) < horizon and is_due(s, horizon)]
         if not due:
             return report
-        pool = ArticlePool(candidate_articles(session, min(anchor_of(s) for s, _ in due), now))
+        pool = ArticlePool(candidate_articles(session, min(anchor_of(s) for s, _ in due), horizon))
         shared = {"cache": {}, "stories": load_stories(session, pool.articles), "items": {}, "fragments": {}}
         for sub, subscriber in due:
-            _dispatch_one(engine, session, settings, sub, subscriber, pool, shared, now, report)
+            _dispatch_one(engine, session, settings, sub, subscriber, pool, shared, now, horizon, report)
     log.info(
         "dispatch done sent=%d empty=%d failed=%d retrying=%d skipped=%d",
         report.sent,
@@ -374,8 +392,10 @@ def _dispatch_one(
     pool: ArticlePool,
     shared: dict,
     now: datetime,
+    horizon: datetime,
     report: DispatchReport,
 ) -> None:
+    """Claim and send `sub`'s window (anchor, horizon]; `now` is the real clock for claim and send times."""
     start = anchor_of(sub)
     existing = session.exec(
         select(Delivery).where(Delivery.subscription_id == sub.id).where(Delivery.window_start == start)
@@ -385,22 +405,22 @@ def _dispatch_one(
             with session_scope(engine) as s:
                 _advance(s, sub.id, existing.window_end)
         return
-    if existing is not None and now < max(
+    if existing is not None and horizon < max(
         next_due(sub, existing.window_end), existing.window_end + REOPEN_AFTER
     ):
         return  # a permanent failure waits for the next slot
-    if sub.frequency == "immediate" and not any(start < a.fetched_at <= now for a in pool):
+    if sub.frequency == "immediate" and not any(start < a.fetched_at <= horizon for a in pool):
         return  # nothing arrived: no row, no work
-    digest = compose_for(session, settings, sub, subscriber, start, now, pool, shared)
+    digest = compose_for(session, settings, sub, subscriber, start, horizon, pool, shared)
     status = "empty" if digest.is_empty and not sub.send_empty else "sending"
     if existing is not None:
-        # Reopen a failed window over (anchor, now]: a new window end, so a new Message-ID.
-        msg_id = mail.message_id(existing.id, now, mail.mail_domain(settings))
+        # Reopen a failed window over (anchor, horizon]: a new window end, so a new Message-ID.
+        msg_id = mail.message_id(existing.id, horizon, mail.mail_domain(settings))
         won = _claim_existing(
             engine,
             existing,
             now,
-            window_end=now,
+            window_end=horizon,
             article_ids=digest.article_ids,
             channels_done=[],
             attempts=1,
@@ -415,7 +435,7 @@ def _dispatch_one(
             with session_scope(engine) as s:
                 row = s.get(Delivery, delivery_id)
                 row.status, row.sent_at = "empty", now
-                _advance(s, sub.id, now)
+                _advance(s, sub.id, horizon)
             report.add(sub.id, subscriber.email, "empty", None, "")
             return
     else:

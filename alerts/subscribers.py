@@ -59,7 +59,11 @@ def validate_email(address: str) -> str:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    """256 random bits, URL-safe. Never starting with "-", so a token pasted on a command line is not an option."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def unsubscribe_url(settings: Settings, token: str) -> str:

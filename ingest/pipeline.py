@@ -26,6 +26,7 @@ from ingest.lexicon import Lexicon, load_lexicon
 from ingest.sources import ArticleRef, SourceConfig, list_articles, load_sources
 from ingest.urls import canonical_url
 from xznews.db import session_scope
+from xznews.locks import dedupe_session
 from xznews.models import Article
 from xznews.settings import Settings
 
@@ -176,7 +177,7 @@ def _store_one(
         body=extracted.body,
     )
     passes_gate = result.xuzhou >= source.min_xuzhou and result.development >= source.min_development
-    with session_scope(engine) as session:
+    with dedupe_session(engine) as session:
         verdict = index.ingest(session, article, extracted.paragraphs)
         article.alertable = passes_gate and verdict.verdict != "duplicate"
         session.add(article)

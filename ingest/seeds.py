@@ -13,7 +13,7 @@ from ingest.classify import classify
 from ingest.dedupe import DedupeIndex
 from ingest.pipeline import classified_article
 from ingest.split import split_seed_document
-from xznews.db import session_scope
+from xznews.locks import dedupe_session
 from xznews.models import Article
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def load_seeds(
         result.files += 1
         for seed in split_seed_document(path.read_text(encoding="utf-8")):
             ref = seed_ref(path, seed.index)
-            with session_scope(engine) as session:
+            with dedupe_session(engine) as session:
                 if session.exec(select(Article.id).where(Article.seed_ref == ref)).first() is not None:
                     result.already += 1
                     continue

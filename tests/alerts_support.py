@@ -20,6 +20,9 @@ from xznews.models import Article, Story, Subscriber, Subscription
 from xznews.settings import Settings, SmtpSettings
 
 T0 = datetime(2026, 11, 21, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
+# Windows close this far behind the dispatcher's clock (alerts/dispatch.py): a digest due at a slot goes out
+# once the clock is SETTLE past it, and its window ends at clock - SETTLE.
+SETTLE = timedelta(seconds=Settings.model_fields["digest_settle_s"].default)
 _seq = itertools.count(1)
 
 

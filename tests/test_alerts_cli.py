@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from tests.alerts_support import T0, add_article
+from tests.alerts_support import SETTLE, T0, add_article
 from xznews.cli import app
 from xznews.cli.common import get_settings
 from xznews.db import make_engine, session_scope
@@ -104,8 +104,9 @@ def test_digest_send_writes_the_outbox_once_and_preview_records_nothing(cli_env)
     assert result.exit_code == 0, result.output
     assert "徐工挖掘机出口欧洲" in result.output and "<table" in preview.read_text()
 
-    first = run("digest", "send", "--now", "2026-11-22T08:01:00+08:00", "--json")
-    second = run("digest", "send", "--now", "2026-11-22T08:02:00+08:00", "--json")
+    sent_at = T0 + timedelta(days=1, minutes=1) + SETTLE  # just after the 08:00 slot, once the lag has passed
+    first = run("digest", "send", "--now", sent_at.isoformat(), "--json")
+    second = run("digest", "send", "--now", (sent_at + timedelta(minutes=1)).isoformat(), "--json")
     assert json.loads(first.output)["sent"] == 1 and json.loads(second.output)["sent"] == 0
     assert len(list((cli_env / "outbox").glob("*.eml"))) == 1
     with Session(engine) as session:
@@ -151,5 +152,5 @@ def test_the_digest_window_covers_what_arrived_since_the_last_send(cli_env):
     engine = _engine(cli_env)
     soon = utcnow() + timedelta(hours=1)  # after the subscription was created
     add_article(engine, fetched_at=soon)
-    result = run("digest", "send", "--now", (soon + timedelta(minutes=1)).isoformat())
+    result = run("digest", "send", "--now", (soon + timedelta(minutes=1) + SETTLE).isoformat())
     assert "sent 1" in result.output

@@ -13,7 +13,15 @@ from sqlmodel import Session, select
 
 from alerts import dispatch as dispatch_mod
 from alerts.dispatch import STALE_CLAIM, dispatch_due
-from tests.alerts_support import T0, add_article, add_subscription, free_port, make_settings, running_sink
+from tests.alerts_support import (
+    SETTLE,
+    T0,
+    add_article,
+    add_subscription,
+    free_port,
+    make_settings,
+    running_sink,
+)
 from xznews.db import make_engine
 from xznews.models import Delivery, Subscription
 
@@ -23,7 +31,9 @@ def smtp_server():
     yield from running_sink()
 
 
-DUE = T0 + timedelta(days=1, minutes=1)  # just after the first daily slot (08:00 Shanghai)
+# The clock just after the first daily slot (08:00 Shanghai) plus the settle lag; windows end at CLOSE.
+DUE = T0 + timedelta(days=1, minutes=1) + SETTLE
+CLOSE = DUE - SETTLE
 
 
 def _deliveries(engine) -> list[Delivery]:
@@ -44,7 +54,7 @@ def test_it_sends_a_due_digest_once_and_a_second_send_sends_nothing(engine, smtp
     [row] = _deliveries(engine)
     assert row.status == "sent" and row.attempts == 1
     with Session(engine) as session:
-        assert session.get(Subscription, sub_id).last_success_at == DUE
+        assert session.get(Subscription, sub_id).last_success_at == CLOSE
 
 
 def test_it_does_not_send_before_the_slot(engine, smtp_server, tmp_path):
@@ -61,7 +71,7 @@ def test_the_message_id_is_deterministic_and_carries_the_delivery_and_window(eng
     add_subscription(engine)
     dispatch_due(engine, settings, DUE)
     [row] = _deliveries(engine)
-    assert row.message_id == f"<xznews.d{row.id}.{int(DUE.timestamp())}@news.example.org>"
+    assert row.message_id == f"<xznews.d{row.id}.{int(CLOSE.timestamp())}@news.example.org>"
     assert smtp_server.messages[0]["Message-ID"] == row.message_id
 
 
@@ -223,8 +233,8 @@ def test_immediate_subscriptions_send_as_articles_arrive_and_write_nothing_when_
     add_subscription(engine, frequency="immediate")
     assert dispatch_due(engine, settings, T0 + timedelta(hours=1)).deliveries == []
     add_article(engine, fetched_at=T0 + timedelta(hours=2))
-    assert dispatch_due(engine, settings, T0 + timedelta(hours=2, minutes=1)).sent == 1
-    assert dispatch_due(engine, settings, T0 + timedelta(hours=2, minutes=2)).deliveries == []
+    assert dispatch_due(engine, settings, T0 + timedelta(hours=2, minutes=1) + SETTLE).sent == 1
+    assert dispatch_due(engine, settings, T0 + timedelta(hours=2, minutes=2) + SETTLE).deliveries == []
     assert len(_deliveries(engine)) == 1
 
 

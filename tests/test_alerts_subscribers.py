@@ -129,3 +129,12 @@ def test_subscription_settings_are_validated_at_entry(sqlite_engine):
         )
     assert sub.clusters == ["engineering_machinery", "green_energy"]  # 343 order
     assert sub.at_time == "07:30" and sub.channels == ["email"]
+
+
+def test_tokens_never_start_with_a_dash_so_they_paste_safely_into_commands():
+    from alerts.subscribers import new_token
+
+    tokens = {new_token() for _ in range(500)}
+    assert len(tokens) == 500
+    assert not any(t.startswith("-") for t in tokens)
+    assert all(len(t) >= 43 for t in tokens)  # 256 random bits

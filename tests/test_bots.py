@@ -22,12 +22,12 @@ from alerts.bots import (
     truncate_markdown,
 )
 from alerts.dispatch import dispatch_due
-from tests.alerts_support import T0, add_article, add_subscription, make_settings, running_sink
+from tests.alerts_support import SETTLE, T0, add_article, add_subscription, make_settings, running_sink
 from tests.servers import Reply, Request
 from xznews.errors import PermanentError, TransientError
 from xznews.models import Delivery
 
-DUE = T0 + timedelta(days=1, minutes=1)
+DUE = T0 + timedelta(days=1, minutes=1) + SETTLE
 SECRET = "SEC0123456789abcdef"
 
 

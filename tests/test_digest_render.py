@@ -14,7 +14,15 @@ from sqlmodel import Session
 from alerts.digest import bracket, highlight, lead_of, one_line
 from alerts.dispatch import compose_for, dispatch_due
 from alerts.render import render_digest, render_markdown
-from tests.alerts_support import T0, add_article, add_story, add_subscription, make_settings, running_sink
+from tests.alerts_support import (
+    SETTLE,
+    T0,
+    add_article,
+    add_story,
+    add_subscription,
+    make_settings,
+    running_sink,
+)
 from xznews.models import Subscriber, Subscription
 
 END = T0 + timedelta(days=1)
@@ -107,7 +115,7 @@ def test_hostile_content_arrives_escaped_with_headers_intact_over_smtp(engine, s
     settings_ = make_settings(tmp_path, smtp_server.port)
     add_article(engine, title=HOSTILE, source_name="evil\r\nBcc: x@example.org", origin=HOSTILE)
     add_subscription(engine)
-    assert dispatch_due(engine, settings_, END + timedelta(minutes=1)).sent == 1
+    assert dispatch_due(engine, settings_, END + timedelta(minutes=1) + SETTLE).sent == 1
     [msg] = smtp_server.messages
     assert smtp_server.handler.envelopes[0][1] == ["reader@example.com"]  # no injected recipient
     assert msg["Bcc"] is None and msg["X-Injected"] is None

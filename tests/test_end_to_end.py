@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from ingest.seeds import load_seeds
 from xznews.db import session_scope
 from xznews.demo import demo_settings, demo_sources_toml
 from xznews.demo_server import DemoSite
-from xznews.models import Article
+from xznews.models import Article, utcnow
 
 CLUSTERS = ["engineering_machinery", "green_energy", "ic_ict", "health", "safety_emergency", "textiles"]
 
@@ -50,7 +51,9 @@ def test_one_ingest_pass_and_one_digest_deliver_each_new_story_once(engine, tmp_
         assert repost.verdict == "duplicate" and not repost.alertable
         assert original is not None and original.is_seed and original.seed_ref.startswith("003_")
 
-    report = dispatch_due(engine, settings)
+    # The daemon's next round once the settle lag has passed (windows close that far behind the clock).
+    later = utcnow() + timedelta(seconds=settings.digest_settle_s)
+    report = dispatch_due(engine, settings, later)
 
     assert report.sent == 1
     assert len(smtp_server.messages) == 1
@@ -71,7 +74,7 @@ def test_one_ingest_pass_and_one_digest_deliver_each_new_story_once(engine, tmp_
     # The repost of a seed article is absent from both parts.
     assert "同频共振聚合力" not in text and "同频共振聚合力" not in html
 
-    again = dispatch_due(engine, settings)
+    again = dispatch_due(engine, settings, later + timedelta(minutes=1))
 
     assert again.sent == 0
     assert len(smtp_server.messages) == 1

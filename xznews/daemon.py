@@ -1,7 +1,8 @@
 """The daemon decides only *when*: each job calls the same plain functions the CLI runs once.
 
 Jobs: an ingest per source at the source's interval (with jitter, one instance at a time, missed runs coalesced),
-digest dispatch every `digest_check_interval_s`. Each job holds a job lock (an advisory lock on PostgreSQL), so
+digest dispatch every `digest_check_interval_s`; beside them, unless `web_enabled` is off, the web pages
+behind the links in mail (xznews.web). Each job holds a job lock (an advisory lock on PostgreSQL), so
 replicas share the work without doing any of it twice. SIGTERM and Ctrl-C let the running jobs finish, then exit.
 """
 
@@ -12,7 +13,7 @@ import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -20,6 +21,9 @@ from sqlalchemy import Engine
 
 from xznews.locks import job_lock
 from xznews.settings import Settings
+
+if TYPE_CHECKING:
+    from xznews.web import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,24 @@ def build_scheduler(settings: Settings, engine: Engine) -> BackgroundScheduler:
     return scheduler
 
 
+def _start_web(settings: Settings, engine: Engine) -> WebServer | None:
+    """The confirm/unsubscribe pages beside the scheduler; a taken port is logged and the daemon goes on."""
+    if not settings.web_enabled:
+        return None
+    from xznews.web import start_web_server
+
+    try:
+        return start_web_server(settings, engine)
+    except OSError as exc:
+        log.error(
+            "web server not started host=%s port=%s error=%s: links in mail will not work from this process",
+            settings.web_host,
+            settings.web_port,
+            exc.strerror or exc,
+        )
+        return None
+
+
 def run_daemon(settings: Settings, engine: Engine, stop: threading.Event | None = None) -> None:
     """Run until SIGTERM/SIGINT (or `stop` is set), then let the current jobs finish and return."""
     stop = stop or threading.Event()
@@ -82,11 +104,14 @@ def run_daemon(settings: Settings, engine: Engine, stop: threading.Event | None 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
+    web = _start_web(settings, engine)
     scheduler.start()
     jobs = scheduler.get_jobs()
     log.info("daemon started jobs=%d (%s)", len(jobs), ", ".join(j.name for j in jobs))
     try:
         stop.wait()
     finally:
+        if web is not None:
+            web.stop()
         scheduler.shutdown(wait=True)
         log.info("daemon stopped")

@@ -105,7 +105,8 @@ def run_demo(*, smtp: str | None, data_dir: str | None, email: str) -> dict[str,
         for url, why in r.skipped:
             print(f"    skipped {url}: {why}")
     print("per cluster: " + (", ".join(f"{k} {v}" for k, v in sorted(clusters.items())) or "none"))
-    report = dispatch_due(engine, settings)
+    # Nothing else writes to this database: the digest window may close right now, with no settle lag.
+    report = dispatch_due(engine, settings, settle_s=0)
     where = (
         f"SMTP {settings.smtp.host}:{settings.smtp.port}"
         if settings.smtp.configured

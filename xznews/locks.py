@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from xznews.db import session_scope
 
 _local_locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
@@ -43,3 +46,20 @@ def job_lock(engine: Engine, name: str) -> Iterator[bool]:
     finally:
         if got:
             lock.release()
+
+
+_dedupe_guard = threading.Lock()
+
+
+@contextmanager
+def dedupe_session(engine: Engine) -> Iterator[Session]:
+    """A transaction in which an article's dedupe check and insert run alone.
+
+    Check-then-insert is a race: two workers that see the same story at once would both find nothing and both
+    store it as new. Threads of one process queue on a lock; processes sharing PostgreSQL queue on a
+    transaction-level advisory lock, released by the commit that makes the article visible to the next one.
+    """
+    with _dedupe_guard, session_scope(engine) as session:
+        if engine.dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("dedupe")})
+        yield session

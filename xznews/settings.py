@@ -124,6 +124,7 @@ _ENV_KEYS = {
     "XZNEWS_PUBLIC_BASE_URL": "public_base_url",
     "XZNEWS_WEB_HOST": "web_host",
     "XZNEWS_WEB_PORT": "web_port",
+    "XZNEWS_WEB_ENABLED": "web_enabled",
     "XZNEWS_SMTP_HOST": "smtp.host",
     "XZNEWS_SMTP_PORT": "smtp.port",
     "XZNEWS_SMTP_SECURITY": "smtp.security",

@@ -26,7 +26,8 @@ _COMMAND_MODULES = (
     "xznews.cli.extract_cmd",  # extract
     "xznews.cli.classify_cmd",  # classify
     "xznews.cli.dedupe_cmd",  # dedupe
-    "xznews.cli.alerts_cmd",  # subscribe, unsubscribe, confirm, watch, digest
+    "xznews.cli.alerts_cmd",  # subscribe, unsubscribe, confirm, watch, digest, status
+    "xznews.cli.web_cmd",  # web (unsubscribe and confirm links)
 )
 
 for _name in _COMMAND_MODULES:

@@ -1,0 +1,52 @@
+"""Two workers that meet the same story at the same moment store it once as new and once as a duplicate."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlmodel import select
+
+from ingest.dedupe import DedupeIndex
+from ingest.pipeline import run_ingest
+from tests.test_pipeline import ARTICLE, _rss, _settings, _source
+from xznews.db import session_scope
+from xznews.models import Article
+
+
+def test_the_same_story_from_two_sources_at_once_is_new_once(engine, tmp_path, http_server, monkeypatch):
+    for n in (1, 2):
+        http_server.add(
+            f"/feed{n}.xml",
+            _rss(http_server.base_url, [f"/copy{n}.html"]),
+            content_type="application/rss+xml",
+        )
+        http_server.add(f"/copy{n}.html", ARTICLE.format(t="徐工新一代起重机下线"))
+    settings = _settings(
+        tmp_path,
+        _source("one", http_server.url("/feed1.xml")) + _source("two", http_server.url("/feed2.xml")),
+    )
+    # Both workers are let into the dedupe check together if nothing serializes them: the barrier waits for
+    # the second one. With the dedupe lock in place the second never arrives while the first is inside, so
+    # the first gives up waiting and goes on alone.
+    barrier = threading.Barrier(2, timeout=2)
+    original = DedupeIndex.check
+
+    def check_together(self, session, **kw):  # type: ignore[no-untyped-def]
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            pass
+        return original(self, session, **kw)
+
+    monkeypatch.setattr(DedupeIndex, "check", check_together)
+    threads = [
+        threading.Thread(target=run_ingest, args=(settings, engine, [name])) for name in ("one", "two")
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    with session_scope(engine) as session:
+        verdicts = sorted(a.verdict for a in session.exec(select(Article)))
+    assert verdicts == ["duplicate", "new"]
