@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from sqlmodel import select
@@ -32,10 +33,8 @@ def test_the_same_story_from_two_sources_at_once_is_new_once(engine, tmp_path, h
     original = DedupeIndex.check
 
     def check_together(self, session, **kw):  # type: ignore[no-untyped-def]
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait()
-        except threading.BrokenBarrierError:
-            pass
         return original(self, session, **kw)
 
     monkeypatch.setattr(DedupeIndex, "check", check_together)

@@ -91,8 +91,7 @@ def test_job_lock_keys_are_stable_signed_64_bit(key):
 def test_a_postgres_job_lock_is_held_by_one_holder_at_a_time(pg_engine):
     from xznews.locks import job_lock
 
-    with job_lock(pg_engine, "ingest:x") as first:
-        with job_lock(pg_engine, "ingest:x") as second:
-            assert first and not second
+    with job_lock(pg_engine, "ingest:x") as first, job_lock(pg_engine, "ingest:x") as second:
+        assert first and not second
     with job_lock(pg_engine, "ingest:x") as again:
         assert again

@@ -1,6 +1,6 @@
 """Developer tool: regenerate the initial migration from the models (only before the first release).
 
-    python -m xznews.migrations.regen_initial
+python -m xznews.migrations.regen_initial
 """
 
 from __future__ import annotations
