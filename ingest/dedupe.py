@@ -46,11 +46,10 @@ log = logging.getLogger(__name__)
 NEAR_THRESHOLD = 0.5  # estimated Jaccard of 5-gram sets; measured, see bench/dedupe.py
 CONTAINMENT_THRESHOLD = 0.6  # share of text (or of the earlier article) already known; measured likewise
 MIN_NEW_PARAGRAPH = 20  # characters of matching key for a paragraph to count as new content
-_MIN_THEIRS = 0.3  # share of the earlier article's paragraphs a truncated copy must carry
-_NOVEL_BELOW = 0.5
-_MAX_CONTAINMENT_CANDIDATES = (
-    20  # a paragraph whose shingles are at most this much in the earlier text is new
-)
+_MIN_THEIRS = 0.3  # share of the earlier article's paragraphs a truncated copy must carry…
+_MIN_SHARED_CHARS = 300  # …unless it carries this much of its text verbatim (an excerpt of a long article)
+_NOVEL_BELOW = 0.5  # a paragraph whose shingles are at most this much in the earlier text is new
+_MAX_CONTAINMENT_CANDIDATES = 20
 _PROSE_RE = re.compile(r"[，。；！？,;!?]")
 
 
@@ -134,11 +133,18 @@ class DedupeIndex:
                 theirs_set = theirs_all.get(article_id, set()) - common
                 if not shared or not total or not theirs_set:
                     continue
-                mine = sum(weights[h] for h in shared) / total  # this article's text known there (truncation)
+                shared_chars = sum(weights[h] for h in shared)
+                mine = shared_chars / total  # this article's text known there (truncation)
                 theirs = len(shared) / len(theirs_set)  # that article's paragraphs found here (update)
                 # A truncated copy must still carry a fair part of the earlier article, or a short text that
-                # shares one long paragraph would pass as its copy.
-                contained[article_id] = max(mine if theirs >= _MIN_THEIRS else 0.0, theirs)
+                # shares one long paragraph would pass as its copy; an excerpt of a long article carries
+                # a small part of it, but several paragraphs' worth, word for word.
+                is_excerpt = theirs >= _MIN_THEIRS or shared_chars >= _MIN_SHARED_CHARS
+                if is_excerpt and mine < self.containment_threshold:
+                    # Reposts re-wrap paragraphs (a page-break repair here, a split there), so whole-paragraph
+                    # hashes undercount; measure the text itself against the earlier article's text.
+                    mine = max(mine, self._text_containment(session, fp, article_id))
+                contained[article_id] = max(mine if is_excerpt else 0.0, theirs)
         best_seen = max([*near.values(), *contained.values(), 0.0])
         scored: list[_Match] = []
         for article_id, sim in near.items():
@@ -164,6 +170,13 @@ class DedupeIndex:
                 if m.article_id == root:
                     return m, best_seen
         return best, best_seen
+
+    def _text_containment(self, session: Session, fp: Fingerprint, article_id: int) -> float:
+        """Share of this article's shingles found in an earlier article's text (0 when its body is purged)."""
+        body = session.execute(select(Article.body).where(Article.id == article_id)).scalar()
+        if not body:
+            return 0.0
+        return containment(fp.key, shingle_set(fingerprint(body.split("\n")).key))
 
     def _new_paragraphs(
         self, session: Session, fp: Fingerprint, paragraphs: list[str], of_id: int

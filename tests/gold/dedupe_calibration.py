@@ -221,6 +221,23 @@ def truncate(paragraphs: list[str], rng: random.Random) -> list[str]:
     return [*out, rng.choice(["点击阅读全文", "（未完待续）", "查看原文"])]
 
 
+def excerpt_rewrapped(paragraphs: list[str], rng: random.Random) -> list[str]:
+    """A portal's excerpt: the first ~35% of the text (at least a few sentences), its paragraphs re-wrapped —
+    neighbours joined, long ones split at a sentence end — as reposting editors and page-break repairs do."""
+    total = sum(len(p) for p in paragraphs)
+    keep = max(int(total * rng.uniform(0.3, 0.4)), 320)
+    text = "".join(paragraphs)[:keep]
+    cut = max(text.rfind("。"), text.rfind("；"))
+    text = text[: cut + 1] if cut > 0 else text
+    sentences = [x + "。" for x in text.split("。") if x]
+    out: list[str] = []
+    while sentences:
+        n = rng.randint(1, 3)
+        out.append("".join(sentences[:n]))
+        sentences = sentences[n:]
+    return out
+
+
 def wrap_site(paragraphs: list[str], rng: random.Random) -> list[str]:
     return [*rng.choice(HEADERS), *paragraphs, *rng.choice(FOOTERS)]
 
@@ -303,6 +320,7 @@ def build_items() -> list[dict[str, object]]:
         "traditional": lambda _k, _t, p: [to_traditional(x) for x in p],
         "traditional_gloss": lambda _k, _t, p: [add_glosses(to_traditional(x), rng) for x in p],
         "truncated": lambda _k, _t, p: truncate(p, rng),
+        "excerpt_rewrapped": lambda _k, _t, p: excerpt_rewrapped(p, rng),
         "spam_links": lambda _k, _t, p: inject_spam(p, rng),
         "light_edit": lambda _k, _t, p: synonym_edit(p, rng),
         "combined": lambda _k, t, p: wrap_site(
