@@ -21,13 +21,13 @@ from ingest.classify import Classification, classify
 from ingest.dedupe import DedupeIndex
 from ingest.extract import Extracted, extract_articles
 from ingest.fetch import Fetcher, FetchError
-from ingest.health import record_run
+from ingest.health import is_due, record_run
 from ingest.lexicon import Lexicon, load_lexicon
 from ingest.sources import ArticleRef, SourceConfig, list_articles, load_sources
 from ingest.urls import canonical_url
 from xznews.db import session_scope
 from xznews.locks import dedupe_session
-from xznews.models import Article
+from xznews.models import Article, Source
 from xznews.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,13 @@ class SourceRunReport:
         return self.error is None
 
 
-def run_ingest(settings: Settings, engine: Engine, names: list[str] | None = None) -> list[SourceRunReport]:
-    """One pass over the configured sources (or the named ones)."""
+def run_ingest(
+    settings: Settings, engine: Engine, names: list[str] | None = None, *, only_due: bool = False
+) -> list[SourceRunReport]:
+    """One pass over the configured sources (or the named ones).
+
+    With `only_due` (the daemon), a failing source is left alone until its backoff has passed.
+    """
     sources = [s for s in load_sources(settings.sources_file) if s.enabled or names]
     if names:
         unknown = set(names) - {s.name for s in sources}
@@ -61,6 +66,8 @@ def run_ingest(settings: Settings, engine: Engine, names: list[str] | None = Non
 
             raise ConfigError(settings.sources_file, None, f"no source named {', '.join(sorted(unknown))}")
         sources = [s for s in sources if s.name in names]
+    if only_due:
+        sources = [s for s in sources if _is_due(engine, s)]
     lexicon = load_lexicon(settings.clusters_file)
     index = DedupeIndex()
     with Fetcher(settings.fetch, engine=engine) as fetcher:
@@ -114,6 +121,15 @@ def refresh_source(
         len(report.skipped),
     )
     return report
+
+
+def _is_due(engine: Engine, source: SourceConfig) -> bool:
+    with session_scope(engine) as session:
+        row = session.exec(select(Source).where(Source.name == source.name)).first()
+        if row is None or row.consecutive_failures == 0 or is_due(row, datetime.now(UTC)):
+            return True
+        log.info("ingest skipped source=%s reason=backing off until %s", source.name, row.next_try_at)
+        return False
 
 
 def _family(source: SourceConfig) -> str | None:

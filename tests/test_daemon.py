@@ -41,7 +41,13 @@ def test_the_scheduler_has_one_ingest_job_per_enabled_source_and_a_dispatch_job(
         settings = load_settings(environ=env)
         scheduler = build_scheduler(settings, sqlite_engine)
     ids = sorted(job.id for job in scheduler.get_jobs())
-    assert ids == ["digest:dispatch", "ingest:demo-daily", "ingest:demo-jschina", "ingest:demo-province"]
+    assert ids == [
+        "digest:dispatch",
+        "ingest:demo-daily",
+        "ingest:demo-jschina",
+        "ingest:demo-province",
+        "maintenance:daily",
+    ]
 
 
 def test_the_daemon_ingests_every_source_and_stops_cleanly_on_sigterm(tmp_path):
@@ -74,7 +80,7 @@ def test_the_daemon_ingests_every_source_and_stops_cleanly_on_sigterm(tmp_path):
             seen.append(lines.get())
     log = "".join(seen)
     assert done == {"demo-province", "demo-jschina", "demo-daily"}
-    assert "daemon started jobs=4" in log
+    assert "daemon started jobs=5" in log
     assert "signal received signal=SIGTERM" in log
     assert "daemon stopped" in log
     assert "Traceback" not in log

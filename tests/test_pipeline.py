@@ -93,3 +93,17 @@ def test_an_article_that_failed_to_fetch_is_tried_again_on_the_next_pass(
     assert second.new == 1
     with session_scope(sqlite_engine) as session:
         assert len(session.exec(select(Article)).all()) == 1
+
+
+def test_the_daemon_leaves_a_failing_source_alone_until_its_backoff_has_passed(
+    sqlite_engine, tmp_path, http_server
+):
+    http_server.add("/dead.xml", "boom", status=500, content_type="text/plain")
+    settings = _settings(tmp_path, _source("dead", http_server.url("/dead.xml")))
+
+    run_ingest(settings, sqlite_engine, only_due=True)
+    asked = len([r for r in http_server.requests if r.path == "/dead.xml"])
+    assert run_ingest(settings, sqlite_engine, only_due=True) == []  # backing off: not even listed
+    assert len([r for r in http_server.requests if r.path == "/dead.xml"]) == asked
+    (forced,) = run_ingest(settings, sqlite_engine)  # an operator's one-shot pass still tries it
+    assert forced.error

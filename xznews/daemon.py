@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
@@ -44,6 +45,7 @@ def _guarded(engine: Engine, name: str, fn: Callable[[], Any]) -> Callable[[], N
 
 def build_scheduler(settings: Settings, engine: Engine) -> BackgroundScheduler:
     from alerts.dispatch import dispatch_due
+    from alerts.maintenance import prune_empty_deliveries
     from ingest.pipeline import run_ingest
     from ingest.sources import load_sources
 
@@ -56,7 +58,9 @@ def build_scheduler(settings: Settings, engine: Engine) -> BackgroundScheduler:
             continue
         scheduler.add_job(
             _guarded(
-                engine, f"ingest:{source.name}", lambda n=source.name: run_ingest(settings, engine, [n])
+                engine,
+                f"ingest:{source.name}",
+                lambda n=source.name: run_ingest(settings, engine, [n], only_due=True),
             ),
             IntervalTrigger(minutes=source.interval_minutes, jitter=min(60, source.interval_minutes * 6)),
             id=f"ingest:{source.name}",
@@ -70,6 +74,12 @@ def build_scheduler(settings: Settings, engine: Engine) -> BackgroundScheduler:
         id="digest:dispatch",
         name="digest dispatch",
         next_run_time=start,
+    )
+    scheduler.add_job(
+        _guarded(engine, "maintenance:daily", lambda: prune_empty_deliveries(engine)),
+        CronTrigger(hour=3, minute=17, timezone=settings.timezone),
+        id="maintenance:daily",
+        name="daily maintenance",
     )
     return scheduler
 

@@ -21,7 +21,7 @@ def setup_logging(level: str = "INFO") -> None:
         stream=sys.stderr,
     )
     # Alembic and httpx log every step at INFO; keep the operator's log about xznews.
-    for noisy in ("alembic", "httpx", "httpcore", "apscheduler.executors.default"):
+    for noisy in ("alembic", "httpx", "httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
