@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.dedupe              # the default thresholds
     .venv/bin/python -m bench.dedupe --sweep      # near × containment threshold grid
     .venv/bin/python -m bench.dedupe --compare    # MinHash vs SimHash as near-duplicate signatures
+    .venv/bin/python -m bench.dedupe --purged     # every stored body purged: only the index rows are left
 
 The seeds are indexed, then the calibration bases (tests/gold/dedupe_calibration.jsonl, role "base"); every probe
 is then checked read-only against that index.  A probe that copies a base counts as a true positive when its
@@ -22,13 +23,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import func, select
 
 from ingest.dedupe import DedupeIndex, Verdict, index_seed_articles
 from ingest.fingerprint import fingerprint, hamming, simhash, similarity
 from tests.gold.dedupe_calibration import OUT, ROOT, load
 from xznews.db import init_db, make_engine, session_scope
-from xznews.models import Article
+from xznews.models import Article, LshBand, ParagraphHash
 
 
 @dataclass
@@ -63,7 +64,7 @@ def _paragraphs(text: str) -> list[str]:
 class Calibration:
     """The seeds and bases indexed once in a temporary SQLite database; probes checked against it."""
 
-    def __init__(self, path: Path = OUT) -> None:
+    def __init__(self, path: Path = OUT, *, purged: bool = False) -> None:
         self.items = load(path)
         self._tmp = tempfile.TemporaryDirectory(prefix="xznews-bench-")
         self.engine = make_engine(f"sqlite:///{Path(self._tmp.name) / 'bench.db'}")
@@ -83,6 +84,10 @@ class Calibration:
                     session, article, _paragraphs(str(item["text"]))
                 )
                 self.names[article.id or 0] = str(item["id"])
+            if purged:  # as the retention job leaves old articles: signature and index rows, no text
+                for article in session.exec(select(Article)):
+                    article.body = ""
+                    session.add(article)
 
     def score(self, near: float | None = None, containment: float | None = None) -> dict[str, Score]:
         index = DedupeIndex(near_threshold=near, containment_threshold=containment)
@@ -170,6 +175,15 @@ def sweep(cal: Calibration, nears: Iterable[float], conts: Iterable[float]) -> N
         print(f"| {n:.2f} | " + " | ".join(cells) + " |")
 
 
+def rows_per_article(cal: Calibration) -> str:
+    """Index rows per stored article (seeds and bases): what the index costs at scale."""
+    with session_scope(cal.engine) as session:
+        n = session.exec(select(func.count()).select_from(Article)).one()
+        bands = session.exec(select(func.count()).select_from(LshBand)).one()
+        chunks = session.exec(select(func.count()).select_from(ParagraphHash)).one()
+    return f"index rows per stored article ({n}): {bands / n:.1f} LSH bands, {chunks / n:.2f} chunk hashes"
+
+
 def compare(cal: Calibration) -> None:
     """Near-duplicate layer alone, brute force against every stored original: MinHash vs SimHash."""
     with session_scope(cal.engine) as session:
@@ -224,12 +238,15 @@ def main() -> None:
     )
     parser.add_argument("--errors", action="store_true", help="list the probes judged wrongly")
     parser.add_argument(
+        "--purged", action="store_true", help="purge every stored body first (only index rows are left)"
+    )
+    parser.add_argument(
         "--near", type=float, default=None, help="near-duplicate threshold (default: the module's)"
     )
     parser.add_argument("--containment", type=float, default=None, help="containment threshold")
     args = parser.parse_args()
     t0 = time.perf_counter()
-    cal = Calibration()
+    cal = Calibration(purged=args.purged)
     try:
         if args.compare:
             compare(cal)
@@ -238,6 +255,7 @@ def main() -> None:
         else:
             scores = cal.score(args.near, args.containment)
             print_table(scores)
+            print(rows_per_article(cal))
             if args.errors:
                 for name, s in sorted(scores.items()):
                     for e in s.errors:

@@ -6,10 +6,11 @@
 1. fingerprint: ingest.fingerprint.fingerprint() on the calibration texts, one core (articles/s, chars/s).
 2. ingest: DedupeIndex.ingest() = fingerprint + all lookups + insert + story, one commit per article, on each
    backend, after the seeds and calibration bases are indexed.
-3. scale: the index tables are filled with synthetic articles (20 random band hashes and 6 paragraph hashes each,
-   bulk-inserted: executemany on SQLite, COPY on PostgreSQL), then 400 lookups (half of them hitting a stored
-   article) run the real queries of a check: band candidates, paragraph matches, boilerplate filter.
-   Latency median and p99 per lookup, and the on-disk size of lsh_bands + paragraph_hashes with their indexes.
+3. scale: the index tables are filled with synthetic articles (20 random band hashes each, and as many random
+   chunk hashes as fingerprint() gives the calibration originals on average: rows_per_article()), bulk-inserted:
+   executemany on SQLite, COPY on PostgreSQL; then 400 lookups (half of them hitting a stored article) run the
+   real queries of a check: band candidates, chunk matches, boilerplate filter.  Latency median and p99 per
+   lookup, and the on-disk size of lsh_bands + paragraph_hashes (the chunk table) with their indexes.
 PostgreSQL: XZNEWS_BENCH_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/xznews_dev), in a throw-away schema.
 """
 
@@ -32,12 +33,21 @@ from sqlmodel import Session
 from ingest import dedupe_index as idx
 from ingest.dedupe import DedupeIndex, index_seed_articles
 from ingest.fingerprint import BANDS, fingerprint
-from tests.gold.dedupe_calibration import ROOT, load
+from tests.gold.dedupe_calibration import ROOT, load, seed_articles
 from xznews.db import init_db, make_engine, session_scope
 from xznews.models import Article
 
 PG_URL = os.environ.get("XZNEWS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/xznews_dev")
-PARAS_PER_ARTICLE = 6
+
+
+def rows_per_article() -> float:
+    """Mean containment-index rows (chunk hashes) that fingerprint() gives a calibration original."""
+    texts = [[p for p in str(i["text"]).splitlines() if p.strip()] for i in load() if i["role"] == "base"]
+    texts += [list(paras) for _ref, _title, paras in seed_articles()]
+    return statistics.mean(len(fingerprint(t).chunk_hashes) for t in texts)
+
+
+ROWS_PER_ARTICLE = 6.0  # set by main() from rows_per_article()
 
 
 def _texts() -> list[list[str]]:
@@ -123,7 +133,8 @@ def _synthetic_rows(
     for aid in range(start, stop):
         arts.append((aid, "bench", "", "", f"{aid:064x}", "new", False, True))
         bands.extend((aid, b, rng.getrandbits(63)) for b in range(BANDS))
-        paras.extend((aid, rng.getrandbits(63)) for _ in range(PARAS_PER_ARTICLE))
+        n = int(ROWS_PER_ARTICLE) + (rng.random() < ROWS_PER_ARTICLE % 1)  # a fractional mean on average
+        paras.extend((aid, rng.getrandbits(63)) for _ in range(n))
     return arts, bands, paras
 
 
@@ -215,12 +226,12 @@ def _lookups(engine: Engine, n_stored: int, rng: random.Random, count: int = 400
                 ]
             else:
                 bands = [(b, rng.getrandbits(63)) for b in range(BANDS)]
-                paras = [rng.getrandbits(63) for _ in range(PARAS_PER_ARTICLE)]
+                paras = [rng.getrandbits(63) for _ in range(round(ROWS_PER_ARTICLE))]
             t0 = time.perf_counter()
             idx.band_candidates(session, bands)
-            matches = idx.paragraph_matches(session, paras)
+            matches = idx.chunk_matches(session, paras)
             if matches:
-                idx.common_paragraphs(session, set().union(*matches.values()))
+                idx.common_chunks(session, set().union(*matches.values()))
             if i >= _WARMUP:
                 times.append(time.perf_counter() - t0)
     return times
@@ -255,6 +266,9 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres", help="sqlite, postgres or both")
     parser.add_argument("--skip-ingest", action="store_true", help="only the scale part")
     args = parser.parse_args()
+    global ROWS_PER_ARTICLE
+    ROWS_PER_ARTICLE = rows_per_article()
+    print(f"containment-index rows per article (calibration originals): {ROWS_PER_ARTICLE:.2f}")
     backends = args.backends.split(",")
     if not args.skip_ingest:
         bench_fingerprint()

@@ -1,8 +1,10 @@
-"""The dedupe index's storage: LSH band rows and paragraph hashes in the database, signatures cached in-process.
+"""The dedupe index's storage: LSH band rows and chunk hashes in the database, signatures cached in-process.
 
 The tables are shared by every daemon (SQLite or PostgreSQL), so a restart or a second replica sees the same
-history.  Each lookup is one indexed query: (band, hash) pairs on the B-tree ``ix_lsh_bands_key``, paragraph
-hashes on ``ix_paragraph_hashes_hash``.  Signatures never change once stored, so caching them is always safe.
+history.  Each lookup is one indexed query: (band, hash) pairs on the B-tree ``ix_lsh_bands_key``, chunk hashes
+(content-defined chunks of the text, see ingest.fingerprint.chunk_spans) on ``ix_paragraph_hashes_hash`` — the
+table keeps its name ``paragraph_hashes`` from when it held whole-paragraph hashes.  Signatures never change
+once stored, so caching them is always safe.
 """
 
 from __future__ import annotations
@@ -84,8 +86,8 @@ def band_candidates(session: Session, bands: Sequence[tuple[int, int]]) -> dict[
     return hits
 
 
-def paragraph_matches(session: Session, hashes: Sequence[int]) -> dict[int, set[int]]:
-    """Article id → the query's paragraph hashes that article also has."""
+def chunk_matches(session: Session, hashes: Sequence[int]) -> dict[int, set[int]]:
+    """Article id → the query's chunk hashes that article also has."""
     out: dict[int, set[int]] = {}
     for chunk in _chunks(list(hashes)):
         stmt = select(ParagraphHash.article_id, ParagraphHash.hash).where(ParagraphHash.hash.in_(chunk))
@@ -94,7 +96,7 @@ def paragraph_matches(session: Session, hashes: Sequence[int]) -> dict[int, set[
     return out
 
 
-def common_paragraphs(session: Session, hashes: Sequence[int], min_stories: int = 2) -> set[int]:
+def common_chunks(session: Session, hashes: Sequence[int], min_stories: int = 2) -> set[int]:
     """The hashes found in at least ``min_stories`` different stories: site boilerplate, not story text."""
     common: set[int] = set()
     for chunk in _chunks(list(hashes)):
@@ -109,13 +111,13 @@ def common_paragraphs(session: Session, hashes: Sequence[int], min_stories: int 
     return common
 
 
-def paragraph_hashes_of(session: Session, article_id: int) -> set[int]:
+def chunk_hashes_of(session: Session, article_id: int) -> set[int]:
     stmt = select(ParagraphHash.hash).where(ParagraphHash.article_id == article_id)
     return set(session.execute(stmt).scalars())
 
 
-def paragraph_sets(session: Session, article_ids: Iterable[int]) -> dict[int, set[int]]:
-    """Article id → all its paragraph hashes."""
+def chunk_sets(session: Session, article_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Article id → all its chunk hashes."""
     out: dict[int, set[int]] = {}
     for chunk in _chunks(list(article_ids)):
         stmt = select(ParagraphHash.article_id, ParagraphHash.hash).where(ParagraphHash.article_id.in_(chunk))
@@ -146,22 +148,20 @@ def load_articles(session: Session, ids: Iterable[int], cache: SignatureCache) -
 
 
 def write_rows(
-    session: Session, article_id: int, bands: Sequence[tuple[int, int]], paragraph_hashes: Sequence[int]
+    session: Session, article_id: int, bands: Sequence[tuple[int, int]], chunk_hashes: Sequence[int]
 ) -> None:
     if bands:
         session.execute(insert(LshBand), [{"article_id": article_id, "band": b, "hash": h} for b, h in bands])
-    if paragraph_hashes:
-        session.execute(
-            insert(ParagraphHash), [{"article_id": article_id, "hash": h} for h in paragraph_hashes]
-        )
+    if chunk_hashes:
+        session.execute(insert(ParagraphHash), [{"article_id": article_id, "hash": h} for h in chunk_hashes])
 
 
-def delete_rows(session: Session, *, keep_paragraphs_of: Sequence[int] = ()) -> None:
-    """Empty the index; paragraph rows of articles whose bodies are gone are kept (they cannot be recomputed)."""
+def delete_rows(session: Session, *, keep_chunks_of: Sequence[int] = ()) -> None:
+    """Empty the index; chunk rows of articles whose bodies are gone are kept (they cannot be recomputed)."""
     session.execute(delete(LshBand))
     stmt = delete(ParagraphHash)
-    if keep_paragraphs_of:
-        stmt = stmt.where(ParagraphHash.article_id.not_in(list(keep_paragraphs_of)))
+    if keep_chunks_of:
+        stmt = stmt.where(ParagraphHash.article_id.not_in(list(keep_chunks_of)))
     session.execute(stmt)
 
 

@@ -303,3 +303,67 @@ def test_dedupe_rebuild_runs_on_the_configured_database(
         common.get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert json.loads(result.output.splitlines()[-1]) == {"rebuilt": 0}
+
+
+def _long_seed() -> list[str]:
+    from ingest.split import split_seed_document
+
+    seeds = split_seed_document((ROOT / "seeds" / "003_5742430945ab99c5.txt").read_text(encoding="utf-8"))
+    return list(max(seeds, key=lambda s: len("".join(s.paragraphs))).paragraphs)
+
+
+def _rewrapped_excerpt(paras: list[str], share: float) -> list[str]:
+    """The first ``share`` of the text, cut at a full stop, re-paragraphed three sentences at a time."""
+    text = "".join(paras)
+    text = text[: text.rfind("。", 0, int(len(text) * share)) + 1]
+    sentences = [s + "。" for s in text.split("。") if s]
+    return ["".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3)]
+
+
+@pytest.mark.parametrize("purged", [False, True], ids=["body", "purged"])
+def test_a_rewrapped_excerpt_of_a_long_article_is_a_duplicate(engine: Engine, purged: bool) -> None:
+    index = DedupeIndex()
+    paras = _long_seed()
+    first, _v = _store(engine, index, paras)
+    if purged:
+        with session_scope(engine) as session:
+            session.get(Article, first).body = ""
+    excerpt = _rewrapped_excerpt(paras, 0.3)
+    assert len("".join(excerpt)) < 0.35 * len("".join(paras)) and len(excerpt) != len(paras)
+    verdict = _check(engine, DedupeIndex(), excerpt)
+    assert (verdict.verdict, verdict.of_id, verdict.layer) == ("duplicate", first, "containment")
+
+
+def test_an_update_of_a_purged_article_reports_the_added_paragraph(engine: Engine) -> None:
+    index = DedupeIndex()
+    paras = _long_seed()
+    first, _v = _store(engine, index, paras)
+    with session_scope(engine) as session:
+        session.get(Article, first).body = ""
+    at = len(paras) // 2
+    updated = [*paras[:at], UPDATES["ic_packaging"], *paras[at:]]
+    verdict = _check(engine, DedupeIndex(), updated)
+    assert (verdict.verdict, verdict.of_id) == ("update", first)
+    assert at in verdict.new_paragraphs and len(verdict.new_paragraphs) <= 2
+
+
+def test_chunks_that_two_stories_share_are_boilerplate_and_identify_neither(engine: Engine) -> None:
+    from ingest import dedupe_index as idx
+    from ingest.fingerprint import fingerprint
+    from tests.gold.dedupe_calibration import BOILERPLATE_BOTTOM, BOILERPLATE_TOP
+
+    def site(paras: list[str]) -> list[str]:
+        return [*BOILERPLATE_TOP, *paras, *BOILERPLATE_BOTTOM]
+
+    index = DedupeIndex()
+    verdicts = [
+        _store(engine, index, site(BASES[k][1]))[1] for k in ("xcmg_loader", "tongshan_pv", "datacenter")
+    ]
+    assert [v.verdict for v in verdicts] == ["new", "new", "new"]
+    # The site's welcome line ends a chunk of its own, found in three stories: it identifies none of them.
+    welcome = fingerprint(BOILERPLATE_TOP)
+    assert len(welcome.chunks) == 1
+    with session_scope(engine) as session:
+        assert idx.common_chunks(session, welcome.chunk_hashes) == set(welcome.chunk_hashes)
+    short = "4月28日，全市防汛防旱工作会议召开，会议总结去年防汛工作，部署今年防汛防旱重点任务，要求扎实做好隐患排查。"
+    assert _check(engine, index, site([short])).verdict == "new"

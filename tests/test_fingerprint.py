@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -12,11 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.fingerprint import (
+    MAX_CHUNK,
+    MIN_CHUNK_KEY,
     NUM_PERM,
+    chunk_hash,
+    clean_paragraph,
     fingerprint,
     is_repost_furniture,
     minhash,
     paragraph_key,
+    sentence_keys,
     shingle_set,
     similarity,
     strip_spam,
@@ -108,3 +115,53 @@ def test_fingerprint_is_stable_for_any_text(text: str) -> None:
     if a.signature:
         assert all(0 <= v < 2**32 for v in a.signature)
         assert all(0 <= h < 2**63 for _b, h in a.bands)
+
+
+def _rewrap(paragraphs: list[str], rnd) -> list[str]:  # type: ignore[no-untyped-def]
+    """Re-paragraph a text as reposts do: split at sentence ends, then join random runs of neighbours."""
+    sentences = [s for p in paragraphs for s in re.findall(r"[^。！？；]+[。！？；]?", p)]
+    out: list[str] = []
+    while sentences:
+        n = rnd.randint(1, 4)
+        out.append("".join(sentences[:n]))
+        sentences = sentences[n:]
+    return out
+
+
+ARTICLES = [paras for _t, paras in BASES.values()]
+
+
+def test_sentence_keys_joined_are_the_key_and_chunks_tile_it() -> None:
+    for paras in ARTICLES:
+        fp = fingerprint(paras)
+        assert "".join(sentence_keys("".join(clean_paragraph(p) for p in paras))) == fp.key
+        assert fp.chunks[0][0] == 0 and fp.chunks[-1][1] == len(fp.key)
+        assert all(a < b == c for (a, b), (c, _d) in zip(fp.chunks, fp.chunks[1:], strict=False))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(ARTICLES), st.randoms(use_true_random=False))
+def test_chunks_do_not_depend_on_how_the_text_is_paragraphed(paras: list[str], rnd) -> None:  # type: ignore[no-untyped-def]
+    assert fingerprint(_rewrap(paras, rnd)).chunk_hashes == fingerprint(paras).chunk_hashes
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(ARTICLES), st.floats(0.2, 0.9), st.randoms(use_true_random=False))
+def test_an_excerpt_shares_every_chunk_of_its_original_but_its_open_end(
+    paras: list[str],
+    share: float,
+    rnd,  # type: ignore[no-untyped-def]
+) -> None:
+    text = "".join(paras)
+    excerpt = _rewrap([text[: int(len(text) * share)]], rnd)
+    original = set(fingerprint(paras).chunk_hashes)
+    fp = fingerprint(excerpt)
+    # The open run at the end (at most MAX_CHUNK characters unless cut like the original's) may differ.
+    whole = [fp.key[a:b] for a, b in fp.chunks if b - a >= MIN_CHUNK_KEY and b <= len(fp.key) - MAX_CHUNK]
+    assert all(chunk_hash(k) in original for k in whole)
+
+
+def test_chunks_are_sentence_runs_of_bounded_size() -> None:
+    sizes = [b - a for paras in ARTICLES for a, b in fingerprint(paras).chunks]
+    assert statistics.mean(sizes) < 120
+    assert max(sizes) <= MAX_CHUNK * 2
