@@ -159,6 +159,8 @@ class Digest:
     tiers: list[DigestTier]
     summary: str  # what the subscription watches, in one line
     unsubscribe_url: str = ""
+    # Sources this subscription reads that need attention: a reader should know where coverage has a gap.
+    source_notes: list[tuple[str, str]] = field(default_factory=list)  # (source name, reason)
 
     @property
     def items(self) -> list[DigestItem]:
@@ -283,6 +285,17 @@ def describe(sub: Subscription) -> str:
     return one_line("；".join(parts))
 
 
+def reader_reason(flag: str) -> str:
+    """The operator's flag (ingest.health.is_flagged), said briefly for a digest's reader."""
+    if flag.startswith("failing"):
+        return "近期连续抓取失败"
+    if flag.startswith("silent"):
+        return "较长时间未发现新文章"
+    if "no article links" in flag:
+        return "列表页未发现文章，网站可能已改版"
+    return "抓取异常"
+
+
 def compose(
     sub: Subscription,
     email: str,
@@ -292,6 +305,7 @@ def compose(
     window_end: datetime,
     unsubscribe_url: str = "",
     item_cache: dict | None = None,
+    source_notes: list[tuple[str, str]] | None = None,
 ) -> Digest:
     items = [build_item(m, stories, item_cache) for m in _fold_stories(matches)]
     by_cluster: dict[str, list[DigestItem]] = {}
@@ -313,4 +327,5 @@ def compose(
         tiers=list(tiers.values()),
         summary=describe(sub),
         unsubscribe_url=unsubscribe_url,
+        source_notes=[(one_line(n), reader_reason(r)) for n, r in source_notes or []],
     )

@@ -60,7 +60,7 @@ from alerts.schedule import anchor_of, is_due, next_due
 from alerts.subscribers import unsubscribe_mailto, unsubscribe_url
 from xznews.db import session_scope
 from xznews.errors import PermanentError, TransientError
-from xznews.models import Delivery, Subscriber, Subscription, utcnow
+from xznews.models import Delivery, Source, Subscriber, Subscription, utcnow
 from xznews.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,14 @@ def backoff(attempts: int) -> timedelta:
 # ------------------------------------------------------------------------------------------- composing
 
 
+def source_notes(session: Session, sub: Subscription, shared: dict) -> list[tuple[str, str]]:
+    """Flagged sources among those the subscription reads (all, or its own list), looked up once a round."""
+    if "flagged" not in shared:
+        rows = session.exec(select(Source).where(col(Source.flagged).is_not(None)).order_by(col(Source.name)))
+        shared["flagged"] = [(s.name, s.flagged or "") for s in rows]
+    return [(name, why) for name, why in shared["flagged"] if not sub.sources or name in sub.sources]
+
+
 def compose_for(
     session: Session,
     settings: Settings,
@@ -139,6 +147,7 @@ def compose_for(
         end,
         unsubscribe_url(settings, subscriber.unsubscribe_token),
         shared.get("items"),
+        source_notes(session, sub, shared),
     )
 
 

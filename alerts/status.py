@@ -14,7 +14,7 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def collect_status(engine: Engine, flag_after_failures: int = 3) -> dict[str, Any]:
+def collect_status(engine: Engine) -> dict[str, Any]:
     with Session(engine) as session:
         sources = [
             {
@@ -22,7 +22,7 @@ def collect_status(engine: Engine, flag_after_failures: int = 3) -> dict[str, An
                 "last_success_at": _iso(s.last_success_at),
                 "consecutive_failures": s.consecutive_failures,
                 "last_error": s.last_error,
-                "flagged": s.consecutive_failures >= flag_after_failures,
+                "flagged": s.flagged,
             }
             for s in session.exec(select(Source).order_by(col(Source.name)))
         ]

@@ -70,6 +70,7 @@ def record_run(
             "source failed source=%s failures=%d next_try_at=%s error=%s",
             source.name, row.consecutive_failures, row.next_try_at.isoformat(), row.last_error,
         )  # fmt: skip
+    row.flagged = is_flagged(row, source, now)
     session.add(row)
     session.flush()
 

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import itertools
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 from sqlmodel import select
 
 from alerts.subscribers import new_token
-from tests.servers import SMTPSink, _Sink
+from tests.servers import SMTPSink, free_port  # noqa: F401  (re-exported for the alerts tests)
 from xznews.db import session_scope
 from xznews.models import Article, Story, Subscriber, Subscription
 from xznews.settings import Settings, SmtpSettings
@@ -86,25 +84,8 @@ def add_subscription(engine: Engine, email: str = "reader@example.com", **kw: An
         return sub.id, subscriber.unsubscribe_token  # type: ignore[return-value]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _PortedSink(SMTPSink):
-    # aiosmtpd 1.4's Controller cannot start on port 0 (its readiness probe connects to port 0), so the
-    # shared fixture fails to start here; pick a free port first. Drop this once tests/servers.py does.
-    def __init__(self) -> None:
-        self.handler = _Sink()
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=free_port())
-
-
 def running_sink() -> Iterator[SMTPSink]:
-    """Body of the `smtp_server` fixture the alerts tests define (falls back to a chosen free port)."""
-    try:
-        sink = SMTPSink().start()
-    except OSError:
-        sink = _PortedSink().start()
+    """Body of the `smtp_server` fixture the alerts tests define."""
+    sink = SMTPSink().start()
     yield sink
     sink.stop()

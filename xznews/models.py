@@ -61,6 +61,8 @@ class Source(SQLModel, table=True):
     last_items: int = 0  # article links found on the last successful run
     last_new: int = 0  # of which new articles stored
     next_try_at: datetime | None = _ts()
+    # Why the source needs a person's attention (failing, silent, empty listings), or None; set on every run.
+    flagged: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = _ts_default()
 
 

@@ -343,7 +343,7 @@ def status(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")]
         return
     print("Sources:")
     for s in data["sources"]:
-        flag = "  FLAGGED" if s["flagged"] else ""
+        flag = f"  FLAGGED: {s['flagged']}" if s["flagged"] else ""
         print(
             f"  {s['name']}: last success {s['last_success_at'] or 'never'}, "
             f"{s['consecutive_failures']} consecutive failures{flag}"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 01:56:44.961692
+Create Date: 2026-11-22 02:48:47.141951
 """
 
 from collections.abc import Sequence
@@ -41,6 +41,7 @@ def upgrade() -> None:
     sa.Column('last_items', sa.Integer(), nullable=False),
     sa.Column('last_new', sa.Integer(), nullable=False),
     sa.Column('next_try_at', xznews.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('flagged', sa.Text(), nullable=True),
     sa.Column('created_at', xznews.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
