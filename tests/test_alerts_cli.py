@@ -120,14 +120,18 @@ def test_digest_send_writes_the_outbox_once_and_preview_records_nothing(cli_env)
 
 def test_watch_adds_removes_and_lists_keywords(cli_env):
     run("subscribe", "reader@example.com", "--keywords", "徐工")
+    # Each argument is a query of its own, OR-ed with the rest: a space inside one means AND, as in --keywords.
     assert (
-        run("watch", "add", "1", "协鑫", "光伏 组件").output.strip()
-        == 'subscription 1 watches: 徐工 | 协鑫 | "光伏 组件"'
+        run("watch", "add", "1", "协鑫", "光伏 -招聘", '"光伏 组件"').output.strip()
+        == 'subscription 1 watches: 徐工 | 协鑫 | 光伏 -招聘 | "光伏 组件"'
     )
-    assert run("watch", "remove", "1", "徐工").output.strip() == 'subscription 1 watches: 协鑫 | "光伏 组件"'
+    assert (
+        run("watch", "remove", "1", "徐工").output.strip()
+        == 'subscription 1 watches: 协鑫 | 光伏 -招聘 | "光伏 组件"'
+    )
     assert run("watch", "add", "1", "(").exit_code == 2
     listed = json.loads(run("watch", "list", "--json").output)
-    assert listed[0]["keywords"] == '协鑫 | "光伏 组件"' and listed[0]["channels"] == ["email"]
+    assert listed[0]["keywords"] == '协鑫 | 光伏 -招聘 | "光伏 组件"' and listed[0]["channels"] == ["email"]
 
 
 def test_every_alerts_command_has_help_text(cli_env):

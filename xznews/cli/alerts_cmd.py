@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +13,7 @@ from sqlmodel import Session, col, select
 from alerts import schedule, subscribers
 from alerts.digest import describe
 from alerts.dispatch import compose_for, dispatch_due
+from alerts.query import Or, QueryError, parse_query
 from alerts.render import render_digest
 from alerts.status import collect_status
 from alerts.subscriptions import SubscriptionSpec, check_keywords, create_subscription
@@ -171,27 +171,14 @@ def confirm_cmd(token: Annotated[str, typer.Argument(help="The token from the co
 
 
 def _alternatives(query: str) -> list[str]:
-    """Top-level `|` alternatives of a query (quotes respected)."""
-    parts, depth, quoted, cur = [], 0, False, ""
-    for ch in query:
-        if ch == '"':
-            quoted = not quoted
-        elif not quoted and ch == "(":
-            depth += 1
-        elif not quoted and ch == ")":
-            depth -= 1
-        if ch == "|" and not quoted and depth == 0:
-            parts.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    parts.append(cur.strip())
-    return [p for p in parts if p]
-
-
-def _term(term: str) -> str:
-    term = term.strip()
-    return f'"{term}"' if re.search(r"\s", term) and not term.startswith('"') else term
+    """The top-level OR alternatives of a query, each in its canonical form (`徐工 -招聘 | XCMG` → 2)."""
+    if not query.strip():
+        return []
+    try:
+        root = parse_query(query).root
+    except QueryError as exc:
+        raise _fail(f"invalid keyword query: {exc}") from None
+    return [str(c) for c in (root.children if isinstance(root, Or) else (root,))]
 
 
 def _load_sub(session: Session, sub_id: int) -> Subscription:
@@ -204,13 +191,16 @@ def _load_sub(session: Session, sub_id: int) -> Subscription:
 def watch_add(
     subscription_id: Annotated[int, typer.Argument(help="The subscription to change.")],
     terms: Annotated[
-        list[str], typer.Argument(help="Terms or phrases to watch; each is added as an OR alternative.")
+        list[str],
+        typer.Argument(
+            help="Queries to watch, e.g. '徐工 -招聘' or '\"颗粒硅\"'; each is OR-ed with the rest."
+        ),
     ],
 ) -> None:
     """Add watched keywords to a subscription (OR-ed with what it watches)."""
     with session_scope(get_engine()) as session:
         sub = _load_sub(session, subscription_id)
-        alternatives = _alternatives(sub.keywords or "") + [_term(t) for t in terms]
+        alternatives = _alternatives(sub.keywords or "") + [a for t in terms for a in _alternatives(t)]
         try:
             sub.keywords = check_keywords(" | ".join(dict.fromkeys(alternatives)))
         except XznewsError as exc:
@@ -225,7 +215,7 @@ def watch_remove(
     """Remove watched keywords (whole OR alternatives) from a subscription."""
     with session_scope(get_engine()) as session:
         sub = _load_sub(session, subscription_id)
-        drop = {_term(t) for t in terms} | {t.strip() for t in terms}
+        drop = {a for t in terms for a in _alternatives(t)}
         kept = [a for a in _alternatives(sub.keywords or "") if a not in drop]
         sub.keywords = check_keywords(" | ".join(kept)) if kept else None
         print(f"subscription {sub.id} watches: {sub.keywords or '(no keyword filter)'}")
