@@ -6,6 +6,13 @@ companies or projects, repeated over several sentences or put in the title.  Evi
 runs through several clusters ("工程机械、绿色低碳能源、新材料三大优势…", a row of growth figures, a list of
 companies on the rostrum) is shared out among them, and a cluster's own category name inside such a list
 counts only as a mention.
+
+A sentence that reports something concrete — money, an output or a capacity with its unit ("总投资18亿元的碳化硅
+外延项目", "年产铸件8万吨") — is what clusters-343.md calls substantive: in project round-ups each project gets
+one such sentence, so its main cluster gets a bonus and full coverage credit from it.
+
+Relevance to Xuzhou is read from place names; an article from a Xuzhou outlet often names no place at all
+(我市, 全市, 本报讯), so callers that know the source is a Xuzhou outlet pass `home=True` and those words count.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from ingest.lexicon import (
     AGAINST,
     CLUSTER_IDS,
     DEVELOPMENT,
+    HOME,
     OTHER_CITY,
     XUZHOU,
     Lexicon,
@@ -36,7 +44,7 @@ Method = Literal["fast", "jieba"]
 
 TITLE_FACTOR = 2.5  # a term in the title says more about the topic than one in the body
 TOPIC_THRESHOLD = 6.0  # effective score at which a cluster is a topic; scores are s / (s + threshold)
-MENTION_MIN = 1.5  # raw evidence below this (a lone 数据, 材料) is not even a mention
+MENTION_MIN = 2.5  # raw evidence below this (a lone 数据, 材料, one 光伏 or 网店) is not even a mention
 DOMINANCE = 0.2  # a cluster far weaker than the article's main one is only mentioned
 LIST_CLUSTERS = 3  # a sentence touching this many clusters is an enumeration
 LIST_MIN_WEIGHT = 1.0  # weak words (数据, 材料) do not make a sentence a list
@@ -44,6 +52,17 @@ SPREAD_BASE, SPREAD_STEP = 0.5, 0.25  # one sentence counts 0.75 of its weight, 
 TERM_COUNT_CAP = 4  # repetitions beyond this add nothing (a company name on every line)
 RELEVANCE_CAP = 3
 XUZHOU_PRIOR, DEVELOPMENT_PRIOR = 2.0, 4.0
+FIGURE_BONUS = 3.0  # added to the main cluster of a non-list sentence that carries money or an output figure
+FIGURE_MIN = 2.0  # …when that cluster has a real term there (not a lone weak word)
+
+# Money ("总投资18亿元", "出口额96亿元") or an output or capacity with its unit ("年产铸件8万吨", "产能30GWh").
+# Percentages are not enough ("增长6.8%" is in every row of growth figures, "销售收入增长50%" says nothing of
+# what is sold), nor is a product's rating ("800吨履带起重机" on a building site).
+_FIGURE_RE = re.compile(
+    r"\d[\d.,]*\s*(?:多|余)?\s*(?:万亿|亿|万|千)?\s*(?:元|美元)"
+    r"|(?:年产|产能|产量|年加工|加工能力|出口|装机|交付|年销)[^。；，,%]{0,12}?"
+    r"\d[\d.,]*\s*(?:多|余)?\s*(?:万|千|百)?\s*(?:吨|台|套|件|片|只|辆|头|羽|千瓦|兆瓦|瓦|(?i:gwh|gw|mwh|mw))"
+)
 
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")
 
@@ -82,6 +101,7 @@ class Classification:
 class _Sentence:
     in_title: bool
     matches: list[Match]
+    has_figure: bool = False
 
 
 def find_by_sentence(matcher: TermMatcher, title: str, body: str, method: Method = "fast") -> list[_Sentence]:
@@ -89,7 +109,7 @@ def find_by_sentence(matcher: TermMatcher, title: str, body: str, method: Method
     (one regex scan instead of one per sentence) and the matches are dealt out to sentences by offset."""
     out = [_Sentence(True, _find(matcher, title, method))] if title else []
     spans = [(m.start(), m.end()) for m in _SENTENCE_RE.finditer(body) if m.group().strip()]
-    sentences = [_Sentence(False, []) for _ in spans]
+    sentences = [_Sentence(False, [], bool(_FIGURE_RE.search(body, a, b))) for a, b in spans]
     starts = [start for start, _ in spans]
     for match in _find(matcher, body, method):
         i = bisect_right(starts, match.start) - 1
@@ -99,10 +119,11 @@ def find_by_sentence(matcher: TermMatcher, title: str, body: str, method: Method
 
 
 def classify(
-    title: str, text: str, lexicon: Lexicon | None = None, *, method: Method = "fast"
+    title: str, text: str, lexicon: Lexicon | None = None, *, method: Method = "fast", home: bool = False
 ) -> Classification:
     """Classify one article.  `method="jieba"` finds terms by full jieba segmentation (the reference the
-    bench compares the default trie matcher against)."""
+    bench compares the default trie matcher against).  `home=True` says the article comes from a Xuzhou
+    outlet, so that 我市/全市/本报讯 count as Xuzhou (other cities named in the text still count against)."""
     lexicon = lexicon or load_lexicon()
     title, text = normalize_text(title), normalize_text(text)
     found = find_by_sentence(lexicon.cluster_matcher, title, text, method)
@@ -147,6 +168,14 @@ def classify(
             # A sentence counts as coverage only with a real term in it, not a lone weak word.
             if weight >= LIST_MIN_WEIGHT:
                 spread[cid] += 1
+        if sentence.has_figure and not is_list and gained:
+            # One concrete sentence (a project with its investment, an output figure) is substantive
+            # coverage of the sentence's main cluster, not of industries it names as customers.
+            best = max(gained.values())
+            for cid, weight in gained.items():
+                if weight >= FIGURE_MIN and weight == best:
+                    raw[cid] += FIGURE_BONUS
+                    spread[cid] += 1
 
     effective = {
         cid: max(0.0, raw[cid]) * min(1.0, SPREAD_BASE + SPREAD_STEP * spread[cid]) for cid in CLUSTER_IDS
@@ -161,7 +190,7 @@ def classify(
         if cid not in clusters and (cid in named or _positive_evidence(counts[cid]) >= MENTION_MIN)
     ]
     details = {cid: _evidence(counts[cid]) for cid in CLUSTER_IDS if counts[cid]}
-    xuzhou, development = _relevance(lexicon, title, text, method, effective)
+    xuzhou, development = _relevance(lexicon, title, text, method, effective, home)
     return Classification(
         clusters=clusters,
         mentions=mentions,
@@ -185,7 +214,8 @@ def _add(table: dict[str, list], term: str, in_title: bool, kind: str, weight: f
 
 
 def _positive_evidence(table: dict[str, list]) -> float:
-    # Weight before list-sharing does not matter here: any real term is worth mentioning.
+    # List-shared weight: a term named among several industries ("覆盖工程机械、光伏、纺织等行业") is too
+    # weak on its own to be a mention; a category name there is one (`named`).
     return sum(row[3] for row in table.values() if row[2] != "negative")
 
 
@@ -195,7 +225,7 @@ def _evidence(table: dict[str, list]) -> list[Evidence]:
 
 
 def _relevance(
-    lexicon: Lexicon, title: str, text: str, method: Method, effective: dict[str, float]
+    lexicon: Lexicon, title: str, text: str, method: Method, effective: dict[str, float], home: bool
 ) -> tuple[float, float]:
     matcher = lexicon.relevance_matcher
     totals: dict[str, float] = defaultdict(float)
@@ -209,7 +239,7 @@ def _relevance(
                 seen[(e.section, m.term)] += 1
                 if seen[(e.section, m.term)] <= RELEVANCE_CAP:
                     totals[e.section] += e.weight * factor
-    xz, other = totals[XUZHOU], totals[OTHER_CITY]
+    xz, other = totals[XUZHOU] + (totals[HOME] if home else 0.0), totals[OTHER_CITY]
     xuzhou = xz / (xz + other + XUZHOU_PRIOR) if xz else 0.0
     industry = min(sum(effective.values()), 12.0) / 2
     dev = totals[DEVELOPMENT] + industry

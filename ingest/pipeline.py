@@ -177,7 +177,7 @@ def _store_one(
         report.skipped.append((url, "no title found"))
         log.info("skipped source=%s url=%s reason=no title found", source.name, url)
         return
-    result = classify(title, extracted.body, lexicon)
+    result = classify(title, extracted.body, lexicon, home=source.home)
     article = classified_article(
         result,
         url=url,

@@ -49,7 +49,7 @@ def load_seeds(
                     continue
                 body = "\n".join(seed.paragraphs)
                 article = classified_article(
-                    classify(seed.title, body),
+                    classify(seed.title, body, home=True),  # the seeds all come from Xuzhou outlets
                     source_name="seed",
                     site="seed",
                     title=seed.title,

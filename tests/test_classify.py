@@ -181,3 +181,81 @@ def test_an_unreadable_file_is_reported_and_the_others_go_on(app, tmp_path):
 def test_the_command_needs_some_input(app):
     result = CliRunner().invoke(app, [])
     assert result.exit_code != 0
+
+
+# ---------------------------------------------------------------------------------- after the holdout test
+
+WE_THE_CITY = (
+    "全市工业经济运行分析会召开",
+    "7月22日，全市上半年工业经济运行分析会召开。会议指出，上半年我市规上工业增加值同比增长6.8%，"
+    "工业投资同比增长10.2%。会议要求，全市上下要加快推进在建项目竣工投产。",
+)
+
+
+def test_we_the_city_is_xuzhou_only_when_the_source_is_a_xuzhou_outlet():
+    assert classify(*WE_THE_CITY).xuzhou < 0.5  # the text alone cannot know which city 我市 is
+    assert classify(*WE_THE_CITY, home=True).xuzhou >= 0.5
+    other = classify(
+        "长沙工程机械产业集群营收突破三千亿元",
+        "记者从长沙市工信局获悉，长沙工程机械产业集群营收突破3100亿元。长沙市委有关负责人表示，"
+        "我市将推动工程机械产业向电动化转型。长沙经开区集聚了一批配套企业。",
+        home=True,
+    )
+    assert other.xuzhou < 0.5  # a Xuzhou outlet reprinting Changsha news: the named city wins
+
+
+def test_home_changes_nothing_but_the_xuzhou_score():
+    plain, home = classify(*CRANES), classify(*CRANES, home=True)
+    assert (plain.clusters, plain.mentions, plain.scores) == (home.clusters, home.mentions, home.scores)
+    assert home.xuzhou >= plain.xuzhou
+
+
+def test_each_project_of_a_round_up_with_its_investment_is_a_topic():
+    result = classify(
+        "铜山区重大项目现场观摩",
+        "在徐州高新区，总投资18亿元的碳化硅外延及器件项目厂房已经封顶。\n"
+        "在马坡镇，总投资5亿元的预制菜加工项目进入设备调试阶段。\n"
+        "区委书记强调，要以拼的状态推进项目建设。",
+    )
+    assert {"ic_ict", "food_agri"} <= set(result.clusters)
+
+
+def test_a_product_rating_is_not_a_figure_and_a_passing_crane_is_a_mention():
+    result = classify(
+        "音乐厅钢结构顶盖吊装完成",
+        "8月8日，徐州音乐厅扩建项目钢结构顶盖吊装全部完成。记者在现场看到，一台800吨履带起重机正将最后"
+        "一块钢构件缓缓吊起。扩建完成后，音乐厅可以承接大型交响乐演出。",
+    )
+    assert "engineering_machinery" not in result.clusters
+    assert "engineering_machinery" in result.mentions
+
+
+def test_a_single_minor_word_is_not_a_mention():
+    result = classify(
+        "沛县服装企业订单排到年底",
+        "沛县一家羽绒服企业车间里，300多名工人正在赶制订单。企业年产服装200万件，同时开设了自有品牌网店。"
+        "企业新上了自动充绒机和智能吊挂系统，纺织服装产业成为县域特色产业。",
+    )
+    assert result.clusters == ["textiles"]
+    assert "digital_economy" not in result.mentions  # one 网店 in passing
+
+
+def test_the_silk_road_is_not_silk_and_market_inspections_are_not_the_food_industry():
+    silk = classify("", "徐州主动融入丝绸之路经济带建设，中欧班列开行突破千列。")
+    assert "textiles" not in silk.clusters + silk.mentions
+    inspection = classify(
+        "校园食品安全专项检查",
+        "执法人员检查了学校食堂的食品留样和进货查验记录，发现一家小卖部销售过期食品，当场下架。"
+        "此次检查食品经营户1500余家，查处三无食品和过期食品案件12起。",
+    )
+    assert "food_agri" not in inspection.clusters
+    assert inspection.development < 0.5
+
+
+def test_xcmg_information_is_the_software_company():
+    result = classify(
+        "汉云工业互联网平台连接设备超百万台",
+        "徐工信息技术股份有限公司打造的汉云工业互联网平台连接设备突破110万台，服务企业超过7万家。"
+        "平台可为中小企业提供设备管理、能耗管理等SaaS服务。",
+    )
+    assert result.clusters == ["digital_economy"]

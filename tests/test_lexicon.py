@@ -133,3 +133,37 @@ def test_aliases_form_groups():
     lexicon = load_lexicon()
     assert {"徐工", "xcmg", "徐州工程机械集团", "徐工集团"} <= set(lexicon.aliases_of("XCMG"))
     assert lexicon.aliases_of("没有别名") == ("没有别名",)
+
+
+def test_fold_case_lowers_ascii_only_and_keeps_offsets():
+    from ingest.lexicon import fold_case
+
+    text = "徐工XCMG与İstanbul客户签约TOPCon项目"
+    folded = fold_case(text)
+    assert folded == "徐工xcmg与İstanbul客户签约topcon项目"
+    assert len(folded) == len(text)
+
+
+def test_home_words_are_a_relevance_section_of_their_own():
+    from ingest.lexicon import HOME, XUZHOU
+
+    entries = load_lexicon().relevance_entries
+    assert {e.section for e in entries["我市"]} == {HOME}
+    assert {e.section for e in entries["徐州"]} == {XUZHOU}
+
+
+def test_industry_words_added_after_the_holdout_test_are_known():
+    lexicon = load_lexicon()
+    for cid, term in [
+        ("engineering_machinery", "柱塞泵"),
+        ("green_energy", "钙钛矿"),
+        ("new_materials", "高纯石英"),
+        ("digital_economy", "数据标注"),
+        ("ic_ict", "外延片"),
+        ("health", "胰岛素"),
+        ("safety_emergency", "本安型"),
+        ("steel", "中厚板"),
+        ("textiles", "长丝"),
+        ("food_agri", "预制菜"),
+    ]:
+        assert term in lexicon.terms_of(cid), (cid, term)

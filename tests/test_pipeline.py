@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from ingest.pipeline import run_ingest
 from tests.servers import Reply
-from xznews.db import session_scope
+from xznews.db import init_db, make_engine, session_scope
 from xznews.models import Article, Source
 from xznews.settings import FetchSettings, Settings
 
@@ -107,3 +107,28 @@ def test_the_daemon_leaves_a_failing_source_alone_until_its_backoff_has_passed(
     assert len([r for r in http_server.requests if r.path == "/dead.xml"]) == asked
     (forced,) = run_ingest(settings, sqlite_engine)  # an operator's one-shot pass still tries it
     assert forced.error
+
+
+HOME_ARTICLE = """<html><head><meta charset="utf-8"><title>我市新签约一批重大产业项目</title></head><body>
+<h1>我市新签约一批重大产业项目</h1><div class="content">
+<p>本报讯 11月20日，我市举行重大产业项目集中签约活动，12个项目总投资186亿元，涵盖工程机械零部件、储能电池等领域。</p>
+<p>市委主要负责同志表示，全市上下要以项目建设为抓手，推动产业集群加快发展，确保签约项目早开工、早投产。</p>
+</div></body></html>"""
+
+
+def test_a_home_source_counts_its_own_city_words_toward_the_xuzhou_score(tmp_path, http_server):
+    http_server.add(
+        "/feed.xml", _rss(http_server.base_url, ["/home.html"]), content_type="application/rss+xml"
+    )
+    http_server.add("/home.html", HOME_ARTICLE)
+    scores = {}
+    for home in (False, True):
+        folder = tmp_path / str(home)
+        folder.mkdir()
+        entry = _source("paper", http_server.url("/feed.xml")) + ("home = true\n" if home else "")
+        engine = make_engine(f"sqlite:///{folder / 'x.db'}")  # a database each: the URL is unseen in both
+        init_db(engine)
+        run_ingest(_settings(folder, entry), engine)
+        with session_scope(engine) as session:
+            scores[home] = session.exec(select(Article)).one().xuzhou_score
+    assert scores[False] < 0.5 <= scores[True]

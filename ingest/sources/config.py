@@ -30,6 +30,8 @@ class SourceConfig:
     max_items: int = 50
     min_xuzhou: float = 0.0  # relevance gates on the classifier's 0..1 scores
     min_development: float = 0.0
+    # A Xuzhou outlet: its "我市/全市/本报讯" mean Xuzhou, so the classifier counts them toward the Xuzhou score.
+    home: bool = False
     title_filter: str | None = None  # regex that list item titles must match
     options: dict[str, Any] = field(default_factory=dict)  # family-specific settings
     note: str | None = None  # free text for people: where the ids came from, what is unverified
@@ -58,6 +60,7 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "max_items": (int, False),
     "min_xuzhou": ((int, float), False),
     "min_development": ((int, float), False),
+    "home": (bool, False),
     "title_filter": (str, False),
     "options": (dict, False),
     "note": (str, False),
@@ -65,6 +68,7 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
 # Keys a [defaults] table may set for every source.
 _DEFAULTABLE = {
     "interval_minutes", "enabled", "robots", "max_pages", "max_items", "min_xuzhou", "min_development",
+    "home",
 }  # fmt: skip
 
 
