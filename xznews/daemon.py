@@ -9,7 +9,6 @@ replicas share the work without doing any of it twice. SIGTERM and Ctrl-C let th
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
+from xznews.lifecycle import wait_for_stop
 from xznews.locks import job_lock
 from xznews.settings import Settings
 
@@ -106,20 +106,12 @@ def run_daemon(settings: Settings, engine: Engine, stop: threading.Event | None 
     """Run until SIGTERM/SIGINT (or `stop` is set), then let the current jobs finish and return."""
     stop = stop or threading.Event()
     scheduler = build_scheduler(settings, engine)
-
-    def _on_signal(signum: int, _frame: Any) -> None:
-        log.info("signal received signal=%s: finishing current jobs", signal.Signals(signum).name)
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_signal)
-        signal.signal(signal.SIGINT, _on_signal)
     web = _start_web(settings, engine)
     scheduler.start()
     jobs = scheduler.get_jobs()
     log.info("daemon started jobs=%d (%s)", len(jobs), ", ".join(j.name for j in jobs))
     try:
-        stop.wait()
+        wait_for_stop(stop, "finishing current jobs")
     finally:
         if web is not None:
             web.stop()

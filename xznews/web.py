@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import re
-import signal
 import socket
 import socketserver
 import sys
@@ -35,6 +34,7 @@ from sqlmodel import Session
 from alerts import web_pages
 from alerts.web_pages import Page
 from xznews.db import session_scope
+from xznews.lifecycle import wait_for_stop
 from xznews.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -261,15 +261,7 @@ def serve(
     """`xznews web`: serve until SIGTERM/SIGINT (or `stop` is set)."""
     stop = stop or threading.Event()
     server = start_web_server(settings, engine, host, port)
-
-    def _on_signal(signum: int, _frame: Any) -> None:
-        log.info("signal received signal=%s: stopping the web server", signal.Signals(signum).name)
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_signal)
-        signal.signal(signal.SIGINT, _on_signal)
     try:
-        stop.wait()
+        wait_for_stop(stop, "stopping the web server")
     finally:
         server.stop()
