@@ -115,3 +115,13 @@ def smtp_server() -> Iterator[SMTPSink]:
     sink = SMTPSink().start()
     yield sink
     sink.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cli_settings() -> Iterator[None]:
+    """CLI commands build their settings once per process; each test reads its own environment."""
+    from xznews.cli.common import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

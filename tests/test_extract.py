@@ -267,7 +267,14 @@ def test_the_extract_command_prints_a_readable_form() -> None:
     assert "2月19日，位于徐州经开区的储能电池项目" in result.stdout
 
 
-def test_the_extract_command_fetches_urls(http_server) -> None:
+def test_the_extract_command_fetches_urls(http_server, tmp_path, monkeypatch) -> None:
+    from xznews.cli.common import get_settings
+
+    # The fixture server is on loopback, which the fetcher refuses unless configured to allow it.
+    config = tmp_path / "xznews.toml"
+    config.write_text("[fetch]\nallow_private_addresses = true\nper_host_delay_s = 0\nretries = 0\n")
+    monkeypatch.setenv("XZNEWS_CONFIG", str(config))
+    get_settings.cache_clear()
     http_server.add("/xz/202402/t20240220_3251.shtml", _page("trs_article.html"))
     http_server.add("/gone.html", b"gone", status=404)
     result = CliRunner().invoke(

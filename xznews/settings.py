@@ -37,7 +37,7 @@ class SmtpSettings(BaseModel):
 
 
 class FetchSettings(BaseModel):
-    user_agent: str = "xznews/0.1 (+https://github.com/xznews; news monitoring for Xuzhou industry)"
+    user_agent: str = "Mozilla/5.0 (compatible; xznews/0.1; Xuzhou industry news monitor)"
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 30.0
     max_bytes: int = 10 * 1024 * 1024

@@ -6,15 +6,9 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
 from ingest.extract import Extracted, extract_article
-
-_TIMEOUT_S = 20.0
-_MAX_BYTES = 10 * 1024 * 1024
-_MAX_REDIRECTS = 5
-_USER_AGENT = "Mozilla/5.0 (compatible; xznews/0.1; +https://github.com/xznews)"
 
 
 class InputError(Exception):
@@ -88,29 +82,16 @@ def _read_file(path: str) -> bytes:
 
 
 def _fetch(url: str) -> tuple[bytes, str, str | None]:
+    """The service's own fetcher and its limits (timeouts, byte cap, redirects on the same host, robots.txt)."""
+    from ingest.fetch import Fetcher, FetchError
+    from xznews.cli.common import get_settings
+
     try:
-        with (
-            httpx.Client(
-                timeout=_TIMEOUT_S,
-                follow_redirects=True,
-                max_redirects=_MAX_REDIRECTS,
-                headers={"User-Agent": _USER_AGENT},
-            ) as client,
-            client.stream("GET", url) as response,
-        ):
-            response.raise_for_status()
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > _MAX_BYTES:
-                    raise InputError(f"response larger than {_MAX_BYTES} bytes: {url}")
-                chunks.append(chunk)
-            return b"".join(chunks), str(response.url), response.charset_encoding
-    except httpx.HTTPStatusError as exc:
-        raise InputError(f"HTTP {exc.response.status_code}: {url}") from exc
-    except httpx.HTTPError as exc:
-        raise InputError(f"fetch failed ({type(exc).__name__}): {url}") from exc
+        with Fetcher(get_settings().fetch) as fetcher:
+            response = fetcher.get(url)
+    except FetchError as exc:
+        raise InputError(str(exc)) from exc
+    return response.content, response.url, response.charset
 
 
 def _readable(record: dict[str, Any]) -> str:
