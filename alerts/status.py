@@ -14,7 +14,38 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def collect_status(engine: Engine) -> dict[str, Any]:
+def recent_deliveries(session: Session, limit: int, *, include_empty: bool = False) -> list[dict[str, Any]]:
+    """The newest delivery rows, one per (subscription, window), with their state."""
+    stmt = (
+        select(Delivery, Subscriber.email)
+        .join(Subscription, col(Subscription.id) == col(Delivery.subscription_id))
+        .join(Subscriber, col(Subscriber.id) == col(Subscription.subscriber_id))
+        .order_by(col(Delivery.id).desc())
+        .limit(limit)
+    )
+    if not include_empty:
+        stmt = stmt.where(col(Delivery.status) != "empty")
+    return [
+        {
+            "delivery_id": d.id,
+            "subscription_id": d.subscription_id,
+            "email": email,
+            "window_start": _iso(d.window_start),
+            "window_end": _iso(d.window_end),
+            "status": d.status,
+            "channels": d.channel,
+            "attempts": d.attempts,
+            "articles": len(d.article_ids),
+            "sent_at": _iso(d.sent_at),
+            "next_attempt_at": _iso(d.next_attempt_at),
+            "message_id": d.message_id,
+            "last_error": d.last_error,
+        }
+        for d, email in session.exec(stmt)
+    ]
+
+
+def collect_status(engine: Engine, history: int = 20) -> dict[str, Any]:
     with Session(engine) as session:
         sources = [
             {
@@ -40,6 +71,7 @@ def collect_status(engine: Engine) -> dict[str, Any]:
                 .group_by(Delivery.subscription_id)
             ).all()
         )
+        recent = recent_deliveries(session, history) if history else []
         subs = []
         rows = session.exec(
             select(Subscription, Subscriber)
@@ -67,4 +99,5 @@ def collect_status(engine: Engine) -> dict[str, Any]:
         "sources": sources,
         "articles": {"by_verdict": verdicts, "alertable": alertable, "total": sum(verdicts.values())},
         "deliveries": subs,
+        "recent_deliveries": recent,
     }

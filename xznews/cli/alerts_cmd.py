@@ -325,9 +325,15 @@ def digest_preview(
 # ----------------------------------------------------------------------------------------------- status
 
 
-def status(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Source health, the last delivery of every subscription, and articles by verdict."""
-    data = collect_status(get_engine())
+def status(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    history: Annotated[
+        int,
+        typer.Option("--history", min=0, help="How many recent deliveries to list (empty windows left out)."),
+    ] = 20,
+) -> None:
+    """Source health, every subscription's last delivery, recent deliveries' states, and articles by verdict."""
+    data = collect_status(get_engine(), history=history)
     if json_out:
         print_json(data)
         return
@@ -352,6 +358,22 @@ def status(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")]
             line += f", next attempt {d['next_attempt_at']}"
         if d["last_error"]:
             line += f"; last error: {d['last_error']}"
+        print(line)
+    if data["recent_deliveries"]:
+        print("Recent deliveries (newest first):")
+    for d in data["recent_deliveries"]:
+        line = (
+            f"  #{d['delivery_id']} subscription {d['subscription_id']} {d['email']} "
+            f"window …{d['window_end']}: {d['status']} via {d['channels']}, {d['articles']} articles, "
+            f"attempts {d['attempts']}"
+        )
+        line += f", sent {d['sent_at']}" if d["sent_at"] else ""
+        line += (
+            f", next attempt {d['next_attempt_at']}"
+            if d["status"] == "pending" and d["next_attempt_at"]
+            else ""
+        )
+        line += f"; error: {d['last_error']}" if d["last_error"] else ""
         print(line)
 
 
