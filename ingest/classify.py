@@ -195,7 +195,10 @@ def classify(
         clusters=clusters,
         mentions=mentions,
         scores={cid: round(effective[cid] / (effective[cid] + TOPIC_THRESHOLD), 3) for cid in CLUSTER_IDS},
-        evidence={cid: [(ev.term, ev.count) for ev in evs] for cid, evs in details.items()},
+        evidence={
+            cid: [(lexicon.display.get(ev.term, ev.term), ev.count) for ev in evs]
+            for cid, evs in details.items()
+        },
         xuzhou=xuzhou,
         development=development,
         details=details,

@@ -107,6 +107,8 @@ class Lexicon:
     cluster_entries: Mapping[str, tuple[Entry, ...]]
     relevance_entries: Mapping[str, tuple[Entry, ...]]
     alias_groups: tuple[tuple[str, ...], ...]
+    # Matching is case-folded; evidence is shown as the lexicon spells a term (TOPCon, not topcon).
+    display: Mapping[str, str] = field(default_factory=dict)
     _by_id: Mapping[str, Cluster] = field(repr=False, compare=False, default_factory=dict)
 
     def cluster(self, cluster_id: str) -> Cluster:
@@ -198,6 +200,7 @@ def _build(path: Path, data: dict[str, Any]) -> Lexicon:
 
     clusters: list[Cluster] = []
     entries: dict[str, list[Entry]] = {}
+    display: dict[str, str] = {}
     for order, raw in enumerate(raw_clusters):
         cid = raw["id"]
         for key in ("tier", "name_zh", "name_en"):
@@ -209,7 +212,10 @@ def _build(path: Path, data: dict[str, Any]) -> Lexicon:
         for name in _strings(path, f"clusters.{cid}.names", raw.get("names", [])):
             entries.setdefault(name, []).append(Entry(cid, "name", NAME_WEIGHT))
         for kind in ("terms", "entities", "negative"):
-            table = _weights(path, f"clusters.{cid}.{kind}", raw.get(kind, {}))
+            raw_table = raw.get(kind, {})
+            if isinstance(raw_table, dict):
+                display.update((fold_case(t), t) for t in raw_table if fold_case(t) != t)
+            table = _weights(path, f"clusters.{cid}.{kind}", raw_table)
             for term, weight in table.items():
                 entries.setdefault(term, []).append(Entry(cid, kind, weight))
 
@@ -238,6 +244,7 @@ def _build(path: Path, data: dict[str, Any]) -> Lexicon:
         cluster_entries=MappingProxyType({t: tuple(e) for t, e in entries.items()}),
         relevance_entries=MappingProxyType({t: tuple(e) for t, e in relevance.items()}),
         alias_groups=groups,
+        display=MappingProxyType(display),
         _by_id=MappingProxyType({c.id: c for c in clusters}),
     )
 

@@ -167,3 +167,11 @@ def test_industry_words_added_after_the_holdout_test_are_known():
         ("food_agri", "预制菜"),
     ]:
         assert term in lexicon.terms_of(cid), (cid, term)
+
+
+def test_evidence_shows_terms_as_the_lexicon_spells_them_while_matching_ignores_case():
+    from ingest.classify import classify
+
+    result = classify("协鑫topcon电池项目投产", "徐州经开区协鑫TOPCON电池项目投产，年产能10gwh，配套储能。")
+    terms = dict(result.evidence["green_energy"])
+    assert terms["TOPCon"] == 2 and terms["GWh"] == 1
