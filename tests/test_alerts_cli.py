@@ -117,7 +117,11 @@ def test_digest_send_writes_the_outbox_once_and_preview_records_nothing(cli_env)
     assert status["articles"]["by_verdict"] == {"new": 1}
     assert "subscription 1 reader@example.com: sent" in run("status").output
     (recent,) = status["recent_deliveries"]
-    assert recent["status"] == "sent" and recent["articles"] == 1 and recent["message_id"].startswith("<xznews.d")
+    assert (
+        recent["status"] == "sent"
+        and recent["articles"] == 1
+        and recent["message_id"].startswith("<xznews.d")
+    )
     assert "#1 subscription 1 reader@example.com" in run("status").output
 
 
