@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from ingest.fingerprint import (
     strip_spam,
 )
 from tests.gold.dedupe_articles import BASES, SAME_EVENT
+from tests.gold.dedupe_calibration import rewrap
 
 ROOT = Path(__file__).resolve().parents[1]
 SENTENCES = [p for _t, ps in [*BASES.values(), *SAME_EVENT.values()] for p in ps]
@@ -118,14 +118,7 @@ def test_fingerprint_is_stable_for_any_text(text: str) -> None:
 
 
 def _rewrap(paragraphs: list[str], rnd) -> list[str]:  # type: ignore[no-untyped-def]
-    """Re-paragraph a text as reposts do: split at sentence ends, then join random runs of neighbours."""
-    sentences = [s for p in paragraphs for s in re.findall(r"[^。！？；]+[。！？；]?", p)]
-    out: list[str] = []
-    while sentences:
-        n = rnd.randint(1, 4)
-        out.append("".join(sentences[:n]))
-        sentences = sentences[n:]
-    return out
+    return rewrap(paragraphs, rnd, longest=4)
 
 
 ARTICLES = [paras for _t, paras in BASES.values()]

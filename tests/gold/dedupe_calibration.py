@@ -228,11 +228,15 @@ def excerpt_rewrapped(paragraphs: list[str], rng: random.Random) -> list[str]:
     keep = max(int(total * rng.uniform(0.3, 0.4)), 320)
     text = "".join(paragraphs)[:keep]
     cut = max(text.rfind("。"), text.rfind("；"))
-    text = text[: cut + 1] if cut > 0 else text
-    sentences = [x + "。" for x in text.split("。") if x]
+    return rewrap([text[: cut + 1] if cut > 0 else text], rng, longest=3)
+
+
+def rewrap(paragraphs: list[str], rng: random.Random, *, longest: int) -> list[str]:
+    """Re-paragraph a text as reposts do: split at sentence ends, then join runs of 1..`longest` neighbours."""
+    sentences = [s for p in paragraphs for s in re.findall(r"[^。！？；]+[。！？；]?", p)]
     out: list[str] = []
     while sentences:
-        n = rng.randint(1, 3)
+        n = rng.randint(1, longest)
         out.append("".join(sentences[:n]))
         sentences = sentences[n:]
     return out
