@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from alerts.clusters import OTHER, cluster_info, cluster_table
 from alerts.match import Match
+from ingest.stories import sites_of, story_members
 from xznews.models import Article, Story, Subscription
 
 DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
@@ -36,7 +37,6 @@ def one_line(text: str | None) -> str:
 @dataclass(frozen=True)
 class StoryInfo:
     first_url: str | None
-    first_source: str | None
     sites: tuple[str, ...]  # every site that published the story, first publisher first
 
 
@@ -48,23 +48,11 @@ def load_stories(session: Session, articles: Iterable[Article]) -> dict[int, Sto
     firsts = {
         s.id: s.first_article_id for s in session.exec(select(Story).where(col(Story.id).in_(story_ids)))
     }
-    members: dict[int, list[Article]] = {}
-    stmt = select(Article).where(col(Article.story_id).in_(story_ids)).order_by(col(Article.id))
-    for art in session.exec(stmt):
-        members.setdefault(art.story_id, []).append(art)  # type: ignore[arg-type]
     out = {}
-    for sid in story_ids:
-        arts = members.get(sid, [])
-        first = next((a for a in arts if a.id == firsts.get(sid)), arts[0] if arts else None)
-        sites: list[str] = []
-        for art in ([first] if first else []) + arts:
-            site = art.site or art.source_name
-            if site and site not in sites:
-                sites.append(site)
+    for sid, copies in story_members(session, story_ids).items():
+        first = next((a for a in copies if a.id == firsts.get(sid)), copies[0] if copies else None)
         out[sid] = StoryInfo(
-            first.url or first.canonical_url if first else None,
-            first.source_name if first else None,
-            tuple(sites),
+            first.url or first.canonical_url if first else None, tuple(sites_of(copies, first))
         )
     return out
 

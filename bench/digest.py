@@ -108,9 +108,7 @@ def make_articles(n: int, rng: random.Random) -> tuple[list[Article], dict[int, 
             alertable=True,
         )
         if art.story_id:
-            stories[i] = StoryInfo(
-                art.url, art.source_name, tuple(f"copy{k}.cn" for k in range(rng.randint(2, 5)))
-            )
+            stories[i] = StoryInfo(art.url, tuple(f"copy{k}.cn" for k in range(rng.randint(2, 5))))
         articles.append(art)
     articles.sort(key=lambda a: a.fetched_at)
     return articles, stories

@@ -44,7 +44,6 @@ SHINGLE = 5  # characters per shingle of the matching key
 NUM_PERM = 128  # MinHash values per signature (one-permutation hashing: 128 buckets)
 BANDS = 20  # LSH bands …
 ROWS = 5  # … of 5 values each: candidates from Jaccard ≈ 0.5 up, few spurious ones (see bench/dedupe.py)
-MIN_PARAGRAPH_KEY = 10  # shorter paragraphs (subheadings, "沛县") say nothing about identity
 # Content-defined chunks (see chunk_spans): measured with python -m bench.dedupe, see ingest/dedupe.py.
 CHUNK_MODULUS = 2  # a sentence whose hash is ≡ 0 (mod this) ends a chunk: about 2 sentences per chunk
 MIN_BOUNDARY_SENTENCE = 15  # shorter sentences (a dateline, "是的") never end a chunk: chunks are not tiny

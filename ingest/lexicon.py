@@ -43,8 +43,6 @@ TIERS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "characteristic": ("特色", "characteristic"),
     }
 )
-# Kinds of a cluster entry; "name" entries are the cluster's category words (see clusters.toml).
-CLUSTER_KINDS = ("names", "terms", "entities", "negative")
 # Sections of the relevance dictionary.  HOME words (我市, 全市, 本报讯) mean Xuzhou only on a Xuzhou outlet.
 XUZHOU, OTHER_CITY, DEVELOPMENT, AGAINST = "xuzhou", "other_city", "development", "against"
 HOME = "home"

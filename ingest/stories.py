@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -50,18 +51,33 @@ def _is_earlier(a: Article, b: Article) -> bool:
     return ta < tb
 
 
+def story_members(session: Session, story_ids: Iterable[int]) -> dict[int, list[Article]]:
+    """Every article of each story, first published first (ties by id), in one query whatever their number."""
+    ids = sorted(set(story_ids))
+    members: dict[int, list[Article]] = {sid: [] for sid in ids}
+    if ids:
+        for article in session.execute(select(Article).where(Article.story_id.in_(ids))).scalars():  # type: ignore[union-attr]
+            members[article.story_id].append(article)  # type: ignore[index]
+    for arts in members.values():
+        arts.sort(key=lambda a: (published_time(a) is None, published_time(a) or a.fetched_at, a.id or 0))
+    return members
+
+
 def story_copies(session: Session, story_id: int) -> list[Article]:
     """Every article of a story, first published first (ties by id)."""
-    rows = list(session.execute(select(Article).where(Article.story_id == story_id)).scalars())
-    return sorted(
-        rows, key=lambda a: (published_time(a) is None, published_time(a) or a.fetched_at, a.id or 0)
-    )
+    return story_members(session, [story_id])[story_id]
+
+
+def sites_of(copies: list[Article], first: Article | None = None) -> list[str]:
+    """The distinct sites among a story's copies, the first publisher's first ("also on 3 sites")."""
+    sites: list[str] = []
+    for article in ([first] if first else []) + copies:
+        site = article.site or article.source_name
+        if site and site not in sites:
+            sites.append(site)
+    return sites
 
 
 def story_sites(session: Session, story_id: int) -> list[str]:
-    """The distinct sites that carry a story, first publisher's site first ("also on 3 sites")."""
-    sites: list[str] = []
-    for article in story_copies(session, story_id):
-        if article.site and article.site not in sites:
-            sites.append(article.site)
-    return sites
+    """The distinct sites that carry a story, first publisher's site first."""
+    return sites_of(story_copies(session, story_id))
