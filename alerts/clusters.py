@@ -1,6 +1,6 @@
 """The 343 clusters as the digest shows them: id, tier, Chinese name, official order.
 
-The lexicon (`ingest.lexicon`) is the source of truth; if it cannot be loaded (no clusters.toml in a bare
+The lexicon (`ingest.classify.lexicon`) is the source of truth; if it cannot be loaded (no clusters.toml in a bare
 checkout) the digest still groups and names clusters from the fixed table below, which is the city's
 published list (docs/clusters-343.md).
 """
@@ -48,7 +48,7 @@ _OTHER_INFO = ClusterInfo(OTHER, "other", "其他", 99)
 def cluster_table() -> dict[str, ClusterInfo]:
     """Clusters by id, in 343 order."""
     try:
-        from ingest.lexicon import load_lexicon
+        from ingest.classify.lexicon import load_lexicon
 
         lexicon = load_lexicon()
         table = {c.id: ClusterInfo(c.id, c.tier, c.name_zh, c.order) for c in lexicon.clusters}

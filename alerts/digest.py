@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from alerts.clusters import OTHER, cluster_info, cluster_table
 from alerts.match import Match
-from ingest.stories import sites_of, story_members
+from ingest.dedupe.stories import sites_of, story_members
 from xznews.models import Article, Story, Subscription
 
 DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")

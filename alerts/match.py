@@ -53,7 +53,7 @@ def compile_query(src: str) -> Any:
 def evidence_terms(evidence: Any, cluster: str, limit: int = 5) -> list[str]:
     """The terms that tied an article to a cluster, from Article.evidence in whichever shape it was stored.
 
-    Accepted shapes: {cluster: [[term, count]…]} (what ingest.classify stores), {cluster: [term…]},
+    Accepted shapes: {cluster: [[term, count]…]} (what ingest.classify.clusters stores), {cluster: [term…]},
     {cluster: [{"term": …}…]}, {cluster: {"terms": […]}} or {cluster: {term: weight}}.
     """
     value = evidence.get(cluster) if isinstance(evidence, dict) else None

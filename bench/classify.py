@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest.classify import Classification, classify  # noqa: E402
-from ingest.lexicon import CLUSTER_IDS, clear_segmentation_cache, load_lexicon  # noqa: E402
+from ingest.classify.clusters import Classification, classify  # noqa: E402
+from ingest.classify.lexicon import CLUSTER_IDS, clear_segmentation_cache, load_lexicon  # noqa: E402
 
 GOLD = Path(__file__).resolve().parents[1] / "tests" / "gold" / "classify.jsonl"
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"

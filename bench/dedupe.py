@@ -25,8 +25,8 @@ from pathlib import Path
 
 from sqlmodel import func, select
 
-from ingest.dedupe import DedupeIndex, Verdict, index_seed_articles
-from ingest.fingerprint import fingerprint, hamming, simhash, similarity
+from ingest.dedupe.fingerprint import fingerprint, hamming, simhash, similarity
+from ingest.dedupe.verdict import DedupeIndex, Verdict, index_seed_articles
 from tests.gold.dedupe_calibration import OUT, ROOT, load
 from xznews.db import init_db, make_engine, session_scope
 from xznews.models import Article, LshBand, ParagraphHash

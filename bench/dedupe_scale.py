@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.dedupe_scale                        # 10k and 100k, SQLite and PostgreSQL
     .venv/bin/python -m bench.dedupe_scale --sizes 10000,100000,1000000 --backends postgres
 
-1. fingerprint: ingest.fingerprint.fingerprint() on the calibration texts, one core (articles/s, chars/s).
+1. fingerprint: ingest.dedupe.fingerprint.fingerprint() on the calibration texts, one core (articles/s, chars/s).
 2. ingest: DedupeIndex.ingest() = fingerprint + all lookups + insert + story, one commit per article, on each
    backend, after the seeds and calibration bases are indexed.
 3. scale: the index tables are filled with synthetic articles (20 random band hashes each, and as many random
@@ -30,9 +30,9 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
-from ingest import dedupe_index as idx
-from ingest.dedupe import DedupeIndex, index_seed_articles
-from ingest.fingerprint import BANDS, fingerprint
+from ingest.dedupe import index as idx
+from ingest.dedupe.fingerprint import BANDS, fingerprint
+from ingest.dedupe.verdict import DedupeIndex, index_seed_articles
 from tests.gold.dedupe_calibration import ROOT, load, seed_articles
 from xznews.db import init_db, make_engine, session_scope
 from xznews.models import Article

@@ -27,9 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest.charset import decode_html  # noqa: E402
-from ingest.extract import extract_article  # noqa: E402
-from ingest.pubtime import date_from_url  # noqa: E402
+from ingest.extract.article import extract_article  # noqa: E402
+from ingest.extract.charset import decode_html  # noqa: E402
+from ingest.extract.pubtime import date_from_url  # noqa: E402
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared/data/extraction-dev"
 

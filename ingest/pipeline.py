@@ -17,14 +17,14 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from ingest.classify import Classification, classify
-from ingest.dedupe import DedupeIndex
-from ingest.extract import Extracted, extract_articles
-from ingest.fetch import Fetcher, FetchError
+from ingest.classify.clusters import Classification, classify
+from ingest.classify.lexicon import Lexicon, load_lexicon
+from ingest.dedupe.verdict import DedupeIndex
+from ingest.extract.article import Extracted, extract_articles
+from ingest.fetch.http import Fetcher, FetchError
+from ingest.fetch.urls import canonical_url
 from ingest.health import is_due, record_run
-from ingest.lexicon import Lexicon, load_lexicon
 from ingest.sources import ArticleRef, SourceConfig, list_articles, load_sources
-from ingest.urls import canonical_url
 from xznews.db import session_scope
 from xznews.locks import dedupe_session
 from xznews.models import Article, Source

@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from ingest.classify import classify
-from ingest.dedupe import DedupeIndex
+from ingest.classify.clusters import classify
+from ingest.dedupe.verdict import DedupeIndex
+from ingest.extract.split import split_seed_document
 from ingest.pipeline import classified_article
-from ingest.split import split_seed_document
 from xznews.locks import dedupe_session
 from xznews.models import Article
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.fetch import Fetcher
+from ingest.fetch.http import Fetcher
 from ingest.sources.config import SourceConfig
 from xznews.settings import FetchSettings
 

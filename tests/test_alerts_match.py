@@ -75,7 +75,10 @@ def test_keyword_hits_and_evidence_explain_the_match(engine):
 
 
 def test_evidence_is_read_in_any_stored_shape():
-    assert evidence_terms({"steel": [["特钢", 3], ["钢", 1]]}, "steel") == ["特钢", "钢"]  # ingest.classify
+    assert evidence_terms({"steel": [["特钢", 3], ["钢", 1]]}, "steel") == [
+        "特钢",
+        "钢",
+    ]  # ingest.classify.clusters
     assert evidence_terms({"steel": ["钢", "特钢"]}, "steel") == ["钢", "特钢"]
     assert evidence_terms({"steel": {"terms": ["钢"]}}, "steel") == ["钢"]
     assert evidence_terms({"steel": {"钢": 1.0, "特钢": 2.0}}, "steel") == ["钢", "特钢"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.charset import decode_html, normalize_label
+from ingest.extract.charset import decode_html, normalize_label
 
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
 TEXT = "徐州工程机械集群规上企业超过400家，镕堃"
@@ -49,7 +49,7 @@ def test_gb2312_is_decoded_as_gb18030_so_gbk_only_characters_survive() -> None:
 
 
 def test_a_utf8_page_labelled_gbk_is_decoded_as_utf8(caplog) -> None:
-    with caplog.at_level(logging.INFO, logger="ingest.charset"):
+    with caplog.at_level(logging.INFO, logger="ingest.extract.charset"):
         text, encoding = decode_html((PAGES / "utf8_labelled_gbk.html").read_bytes())
     assert encoding == "utf-8"
     assert "新沂召开招商引资项目建设誓师大会" in text

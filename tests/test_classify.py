@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from ingest.classify import classify
-from ingest.lexicon import CLUSTER_IDS
+from ingest.classify.clusters import classify
+from ingest.classify.lexicon import CLUSTER_IDS
 from xznews.cli.classify_cmd import register
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.classify import load_gold, run, score
-from ingest.lexicon import CLUSTER_IDS
+from ingest.classify.lexicon import CLUSTER_IDS
 
 HOLDOUT = Path(__file__).resolve().parent / "gold" / "classify_holdout.jsonl"
 

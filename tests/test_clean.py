@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.clean import clean_paragraphs, split_metadata_lines
+from ingest.extract.clean import clean_paragraphs, split_metadata_lines
 
 STORY = "近年来，徐州牢固树立“工业立市、产业强市”战略目标，加快培育形成若干具有徐州特色的创新产业集群。"
 

@@ -7,7 +7,7 @@ import threading
 
 from sqlmodel import select
 
-from ingest.dedupe import DedupeIndex
+from ingest.dedupe.verdict import DedupeIndex
 from ingest.pipeline import run_ingest
 from tests.test_pipeline import ARTICLE, _rss, _settings, _source
 from xznews.db import session_scope

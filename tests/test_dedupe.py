@@ -12,8 +12,8 @@ import typer
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from ingest.dedupe import DedupeIndex, index_seed_articles
-from ingest.stories import story_copies, story_sites
+from ingest.dedupe.stories import story_copies, story_sites
+from ingest.dedupe.verdict import DedupeIndex, index_seed_articles
 from tests.gold.dedupe_articles import BASES, SAME_EVENT, UPDATES
 from tests.gold.dedupe_calibration import add_glosses
 from xznews.cli import dedupe_cmd
@@ -244,7 +244,7 @@ def _jsonl(path: Path, rows: list[dict[str, str]]) -> Path:
 
 
 def test_dedupe_check_prints_one_verdict_per_line_against_the_seeds(cli: typer.Typer, tmp_path: Path) -> None:
-    from ingest.split import split_seed_document
+    from ingest.extract.split import split_seed_document
 
     seed = split_seed_document((ROOT / "seeds" / "004_caf9e2dfe59a60a2.txt").read_text(encoding="utf-8"))[2]
     paras = BASES["tongshan_pv"][1]
@@ -273,7 +273,7 @@ def test_dedupe_check_prints_one_verdict_per_line_against_the_seeds(cli: typer.T
 
 
 def test_dedupe_check_without_seeds_sees_only_its_input(cli: typer.Typer, tmp_path: Path) -> None:
-    from ingest.split import split_seed_document
+    from ingest.extract.split import split_seed_document
 
     seed = split_seed_document((ROOT / "seeds" / "004_caf9e2dfe59a60a2.txt").read_text(encoding="utf-8"))[2]
     rows = [{"id": "x", "text": "\n".join(seed.paragraphs)}, {"id": "y", "text": "\n".join(seed.paragraphs)}]
@@ -306,7 +306,7 @@ def test_dedupe_rebuild_runs_on_the_configured_database(
 
 
 def _long_seed() -> list[str]:
-    from ingest.split import split_seed_document
+    from ingest.extract.split import split_seed_document
 
     seeds = split_seed_document((ROOT / "seeds" / "003_5742430945ab99c5.txt").read_text(encoding="utf-8"))
     return list(max(seeds, key=lambda s: len("".join(s.paragraphs))).paragraphs)
@@ -348,8 +348,8 @@ def test_an_update_of_a_purged_article_reports_the_added_paragraph(engine: Engin
 
 
 def test_chunks_that_two_stories_share_are_boilerplate_and_identify_neither(engine: Engine) -> None:
-    from ingest import dedupe_index as idx
-    from ingest.fingerprint import fingerprint
+    from ingest.dedupe import index as idx
+    from ingest.dedupe.fingerprint import fingerprint
     from tests.gold.dedupe_calibration import BOILERPLATE_BOTTOM, BOILERPLATE_TOP
 
     def site(paras: list[str]) -> list[str]:

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from ingest.charset import decode_html
-from ingest.extract import Extracted, extract_article, extract_articles
+from ingest.extract.article import Extracted, extract_article, extract_articles
+from ingest.extract.charset import decode_html
 from xznews.cli.extract_cmd import register
 
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"

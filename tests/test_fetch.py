@@ -10,7 +10,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from ingest.fetch import (
+from ingest.fetch.http import (
     Fetcher,
     FetchError,
     PermanentFetchError,

@@ -12,7 +12,7 @@ import opencc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.fingerprint import (
+from ingest.dedupe.fingerprint import (
     MAX_CHUNK,
     MIN_CHUNK_KEY,
     NUM_PERM,
@@ -84,7 +84,7 @@ def test_signature_estimates_jaccard_similarity() -> None:
 def test_fingerprints_are_the_same_in_another_process() -> None:
     """No salted hash anywhere: a signature computed elsewhere must match the one stored."""
     text = BASES["datacenter"][1][0]
-    code = "import sys,json; from ingest.fingerprint import fingerprint; print(json.dumps(fingerprint([sys.argv[1]]).signature))"
+    code = "import sys,json; from ingest.dedupe.fingerprint import fingerprint; print(json.dumps(fingerprint([sys.argv[1]]).signature))"
     out = subprocess.run(
         [sys.executable, "-c", code, text], cwd=ROOT, capture_output=True, text=True, check=True
     )

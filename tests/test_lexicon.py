@@ -7,7 +7,7 @@ from pathlib import Path
 import jieba
 import pytest
 
-from ingest.lexicon import CLUSTER_IDS, LexiconError, load_lexicon, write_jieba_userdict
+from ingest.classify.lexicon import CLUSTER_IDS, LexiconError, load_lexicon, write_jieba_userdict
 from ingest.normalize import normalize_text
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "clusters.toml"
@@ -136,7 +136,7 @@ def test_aliases_form_groups():
 
 
 def test_fold_case_lowers_ascii_only_and_keeps_offsets():
-    from ingest.lexicon import fold_case
+    from ingest.classify.lexicon import fold_case
 
     text = "徐工XCMG与İstanbul客户签约TOPCon项目"
     folded = fold_case(text)
@@ -145,7 +145,7 @@ def test_fold_case_lowers_ascii_only_and_keeps_offsets():
 
 
 def test_home_words_are_a_relevance_section_of_their_own():
-    from ingest.lexicon import HOME, XUZHOU
+    from ingest.classify.lexicon import HOME, XUZHOU
 
     entries = load_lexicon().relevance_entries
     assert {e.section for e in entries["我市"]} == {HOME}
@@ -170,7 +170,7 @@ def test_industry_words_added_after_the_holdout_test_are_known():
 
 
 def test_evidence_shows_terms_as_the_lexicon_spells_them_while_matching_ignores_case():
-    from ingest.classify import classify
+    from ingest.classify.clusters import classify
 
     result = classify("协鑫topcon电池项目投产", "徐州经开区协鑫TOPCON电池项目投产，年产能10gwh，配套储能。")
     terms = dict(result.evidence["green_energy"])

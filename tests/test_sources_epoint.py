@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.fetch import PermanentFetchError
+from ingest.fetch.http import PermanentFetchError
 from ingest.sources import list_articles
 from ingest.sources.base import CHINA
 from tests.servers import Reply, Request

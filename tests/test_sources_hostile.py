@@ -7,7 +7,7 @@ import contextlib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.fetch import FetchError
+from ingest.fetch.http import FetchError
 from ingest.sources.epoint import parse_govinfo
 from ingest.sources.hanweb import discover_params, parse_records
 from ingest.sources.listpage import parse_items

@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from ingest.fetch import FetchError
+from ingest.fetch.http import FetchError
 from ingest.sources import list_articles
 from ingest.sources.base import CHINA
 from tests.sources_helpers import source, test_fetcher

@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from ingest.fetch import PermanentFetchError
+from ingest.fetch.http import PermanentFetchError
 from ingest.sources import list_articles
 from ingest.sources.base import CHINA
 from ingest.sources.rss import parse_feed

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.split import split_seed_document
+from ingest.extract.split import split_seed_document
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 

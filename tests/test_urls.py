@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.urls import absolute_url, canonical_url, host_allowed
+from ingest.fetch.urls import absolute_url, canonical_url, host_allowed
 
 
 def test_it_drops_tracking_parameters_fragments_and_default_ports():

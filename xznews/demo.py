@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from ingest.lexicon import CLUSTER_IDS
+from ingest.classify.lexicon import CLUSTER_IDS
 from xznews.db import init_db, make_engine, session_scope
 from xznews.demo_server import DemoSite
 from xznews.errors import XznewsError

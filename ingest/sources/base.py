@@ -14,14 +14,14 @@ import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
-from ingest.charset import decode_html
+from ingest.extract.charset import decode_html
+from ingest.fetch.urls import absolute_url, canonical_url, host_allowed, host_of
 from ingest.sources.config import SourceConfig
-from ingest.urls import absolute_url, canonical_url, host_allowed, host_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ingest.fetch import Fetcher, Response
+    from ingest.fetch.http import Fetcher, Response
 
 log = logging.getLogger(__name__)
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -87,7 +87,7 @@ def _adapter(kind: str) -> Callable[..., list[ArticleRef]]:
 def fetch_text(
     fetcher: Fetcher, url: str, source: SourceConfig, referer: str | None = None
 ) -> tuple[str, Response]:
-    """GET a listing page and decode it (ingest.charset: BOM → HTTP → meta → UTF-8 → GB18030)."""
+    """GET a listing page and decode it (ingest.extract.charset: BOM → HTTP → meta → UTF-8 → GB18030)."""
     response = fetcher.get(url, source=source, referer=referer)
     text, _encoding = decode_html(response.content, response.charset)
     return text, response

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ingest.urls import host_twins
+from ingest.fetch.urls import host_twins
 from xznews.errors import ConfigError
 from xznews.settings import read_toml
 

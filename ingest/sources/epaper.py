@@ -15,7 +15,7 @@ import logging
 import re
 from datetime import datetime, timedelta
 
-from ingest.fetch import Fetcher, FetchError
+from ingest.fetch.http import Fetcher, FetchError
 from ingest.sources.base import CHINA, ArticleRef, element_text, fetch_text, parse_html, resolve_link
 from ingest.sources.config import SourceConfig
 

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from ingest.fetch import Fetcher, FetchError, PermanentFetchError
+from ingest.fetch.http import Fetcher, FetchError, PermanentFetchError
 from ingest.sources.base import (
     ArticleRef,
     date_from_url,

@@ -18,8 +18,8 @@ import re
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
-from ingest.charset import decode_html
-from ingest.fetch import Fetcher, FetchError
+from ingest.extract.charset import decode_html
+from ingest.fetch.http import Fetcher, FetchError
 from ingest.sources.base import (
     ArticleRef,
     date_from_url,

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
-from ingest.fetch import Fetcher, FetchError
+from ingest.fetch.http import Fetcher, FetchError
 from ingest.sources.base import (
     ArticleRef,
     date_from_url,

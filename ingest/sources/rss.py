@@ -9,7 +9,7 @@ from typing import Any
 
 from lxml import etree
 
-from ingest.fetch import Fetcher, PermanentFetchError
+from ingest.fetch.http import Fetcher, PermanentFetchError
 from ingest.sources.base import CHINA, ArticleRef, parse_date, resolve_link
 from ingest.sources.config import SourceConfig
 

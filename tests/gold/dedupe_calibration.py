@@ -266,7 +266,7 @@ def add_update(key: str, paragraphs: list[str], rng: random.Random) -> tuple[lis
 
 
 def seed_articles() -> list[tuple[str, str, list[str]]]:
-    from ingest.split import split_seed_document
+    from ingest.extract.split import split_seed_document
 
     out = []
     for path in sorted((ROOT / "seeds").glob("*.txt")):

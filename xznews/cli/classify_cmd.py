@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ingest.classify import Classification, classify
-from ingest.lexicon import Lexicon, LexiconError, load_lexicon
+from ingest.classify.clusters import Classification, classify
+from ingest.classify.lexicon import Lexicon, LexiconError, load_lexicon
 
 
 class InputError(Exception):
@@ -94,7 +94,7 @@ def _raiser(message: str):
 
 def read_article_file(path: Path) -> tuple[str, str]:
     """(title, text): for text files the first non-empty line (without leading '#') and the rest; for
-    .html files what ingest.extract finds."""
+    .html files what ingest.extract.article finds."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -114,9 +114,11 @@ def read_article_file(path: Path) -> tuple[str, str]:
 
 def _read_html(data: bytes) -> tuple[str, str]:
     try:
-        from ingest.extract import extract_article
+        from ingest.extract.article import extract_article
     except ImportError as exc:
-        raise InputError("HTML input needs ingest.extract, which is not available in this build") from exc
+        raise InputError(
+            "HTML input needs ingest.extract.article, which is not available in this build"
+        ) from exc
     extracted = extract_article(data)
     return extracted.title, "\n".join(extracted.paragraphs)
 

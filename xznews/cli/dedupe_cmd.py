@@ -41,7 +41,7 @@ def check(
     Prints one JSON line per input: {"id", "verdict": new|duplicate|update, "of": earlier id or seed id or null,
     "similarity"}.  Seed articles are named "<file stem>#<index>".  The configured database is never touched.
     """
-    from ingest.dedupe import DedupeIndex, index_seed_articles
+    from ingest.dedupe.verdict import DedupeIndex, index_seed_articles
     from xznews.db import init_db, make_engine, session_scope
     from xznews.models import Article
 
@@ -84,7 +84,7 @@ def rebuild(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Rebuild the dedupe index (LSH bands, paragraph hashes, fingerprints) of the configured database."""
-    from ingest.dedupe import DedupeIndex
+    from ingest.dedupe.verdict import DedupeIndex
     from xznews.db import session_scope
 
     engine = get_engine()

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session, select
 
-from ingest.fetch import Fetcher, FetchError
+from ingest.fetch.http import Fetcher, FetchError
 from ingest.health import is_flagged
 from ingest.sources import ArticleRef, SourceConfig, list_articles, load_sources, sniff_family
 from ingest.sources.base import CHINA
@@ -174,9 +174,9 @@ def _ref_record(ref: ArticleRef) -> dict[str, Any]:
 def _check_article(fetcher: Fetcher, source: SourceConfig, ref: ArticleRef, listing: str) -> dict[str, Any]:
     record = _ref_record(ref)
     try:
-        from ingest.extract import extract_article
+        from ingest.extract.article import extract_article
     except ImportError:
-        record["error"] = "article extraction (ingest.extract) is not available in this build"
+        record["error"] = "article extraction (ingest.extract.article) is not available in this build"
         return record
     try:
         response = fetcher.get(ref.url, source=source, referer=listing)

@@ -13,11 +13,16 @@ from datetime import datetime
 
 from lxml import etree
 
-from ingest import families, pubtime
-from ingest.blocks import HEADING_TAGS, Block, Page, element_text, flatten, marked_regions, parse_html
-from ingest.charset import decode_html
-from ingest.clean import clean_paragraphs, normalize_whitespace, parse_labelled_line, split_metadata_lines
-from ingest.density import best_container, container_blocks, is_content_block
+from ingest.extract import families, pubtime
+from ingest.extract.blocks import HEADING_TAGS, Block, Page, element_text, flatten, marked_regions, parse_html
+from ingest.extract.charset import decode_html
+from ingest.extract.clean import (
+    clean_paragraphs,
+    normalize_whitespace,
+    parse_labelled_line,
+    split_metadata_lines,
+)
+from ingest.extract.density import best_container, container_blocks, is_content_block
 from ingest.normalize import matching_key
 
 logger = logging.getLogger(__name__)

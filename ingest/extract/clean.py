@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
-from ingest import boilerplate
+from ingest.extract import boilerplate
 from ingest.normalize import remove_cjk_spaces
 
 logger = logging.getLogger(__name__)

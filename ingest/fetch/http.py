@@ -30,8 +30,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from ingest.robots import RobotsCache
-from ingest.urls import host_allowed, host_of, host_twins
+from ingest.fetch.robots import RobotsCache
+from ingest.fetch.urls import host_allowed, host_of, host_twins
 from xznews.errors import PermanentError, TransientError, XznewsError
 from xznews.models import HttpCache
 from xznews.settings import FetchSettings
@@ -76,7 +76,7 @@ class Response:
     status: int  # 200, or 304 when not modified
     content: bytes
     headers: dict[str, str] = field(default_factory=dict)  # lower-case keys
-    charset: str | None = None  # from Content-Type, passed on to ingest.charset
+    charset: str | None = None  # from Content-Type, passed on to ingest.extract.charset
 
     @property
     def not_modified(self) -> bool:

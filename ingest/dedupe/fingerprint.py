@@ -37,7 +37,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ingest import boilerplate
+from ingest.extract import boilerplate
 from ingest.normalize import normalize_text
 
 SHINGLE = 5  # characters per shingle of the matching key

@@ -3,9 +3,9 @@
 Layers, cheapest first (each stops the search when it decides):
 
 1. canonical URL already stored → duplicate (similarity 1.0);
-2. the sha256 of the matching key (see ingest.fingerprint) already stored → duplicate;
+2. the sha256 of the matching key (see ingest.dedupe.fingerprint) already stored → duplicate;
 3. MinHash-LSH: candidates sharing a band, then the estimated Jaccard similarity of signatures ≥ ``near_threshold``;
-4. containment: candidates sharing a content-defined chunk (ingest.fingerprint.chunk_spans: runs of about two
+4. containment: candidates sharing a content-defined chunk (ingest.dedupe.fingerprint.chunk_spans: runs of about two
    sentences cut where a sentence's hash says so, the same however the text is paragraphed); then the share of
    this article's text found in the earlier one (an excerpt, a truncated copy) or of the earlier one's found here
    (an update) ≥ ``containment_threshold``.  Measured in chunks, and — while the earlier body is stored — in
@@ -47,8 +47,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from ingest import dedupe_index as idx
-from ingest.fingerprint import (
+from ingest.dedupe import index as idx
+from ingest.dedupe.fingerprint import (
     Fingerprint,
     chunk_hash,
     containment,
@@ -56,7 +56,7 @@ from ingest.fingerprint import (
     shingle_set,
     similarity,
 )
-from ingest.stories import assign_story
+from ingest.dedupe.stories import assign_story
 from xznews.models import Article, LshBand
 
 log = logging.getLogger(__name__)
@@ -320,7 +320,7 @@ class DedupeIndex:
 def index_seed_articles(session: Session, index: DedupeIndex, seeds_dir: Path) -> dict[int, str]:
     """Index every seed article of ``seeds_dir`` (no classification); returns Article.id → "<file stem>#<index>"."""
     try:
-        from ingest.split import split_seed_document
+        from ingest.extract.split import split_seed_document
     except ImportError:  # the splitter not there yet: one article per file
         split_seed_document = None  # type: ignore[assignment]
     names: dict[int, str] = {}

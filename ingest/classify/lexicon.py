@@ -144,7 +144,7 @@ def default_path() -> Path:
     config_dir = os.environ.get("XZNEWS_CONFIG_DIR")
     if config_dir:
         return Path(config_dir) / "clusters.toml"
-    return Path(__file__).resolve().parents[1] / "config" / "clusters.toml"
+    return Path(__file__).resolve().parents[2] / "config" / "clusters.toml"
 
 
 def load_lexicon(path: str | Path | None = None) -> Lexicon:

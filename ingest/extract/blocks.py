@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from lxml import etree
 
-from ingest import boilerplate
+from ingest.extract import boilerplate
 
 logger = logging.getLogger(__name__)
 

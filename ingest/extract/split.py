@@ -13,8 +13,8 @@ import logging
 import re
 from dataclasses import dataclass
 
-from ingest import boilerplate
-from ingest.clean import clean_paragraphs, normalize_whitespace
+from ingest.extract import boilerplate
+from ingest.extract.clean import clean_paragraphs, normalize_whitespace
 from ingest.normalize import remove_cjk_spaces
 
 logger = logging.getLogger(__name__)

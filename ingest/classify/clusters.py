@@ -24,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ingest.lexicon import (
+from ingest.classify.lexicon import (
     AGAINST,
     CLUSTER_IDS,
     DEVELOPMENT,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 
-from ingest.blocks import Block, Page
+from ingest.extract.blocks import Block, Page
 
 _LINK_DENSITY_MAX = 0.5
 _MIN_TEXT_CHARS = 20  # a block this long is running text even without punctuation

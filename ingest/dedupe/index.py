@@ -2,7 +2,7 @@
 
 The tables are shared by every daemon (SQLite or PostgreSQL), so a restart or a second replica sees the same
 history.  Each lookup is one indexed query: (band, hash) pairs on the B-tree ``ix_lsh_bands_key``, chunk hashes
-(content-defined chunks of the text, see ingest.fingerprint.chunk_spans) on ``ix_paragraph_hashes_hash`` — the
+(content-defined chunks of the text, see ingest.dedupe.fingerprint.chunk_spans) on ``ix_paragraph_hashes_hash`` — the
 table keeps its name ``paragraph_hashes`` from when it held whole-paragraph hashes.  Signatures never change
 once stored, so caching them is always safe.
 """
