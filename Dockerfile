@@ -5,6 +5,8 @@ COPY pyproject.toml README.md ./
 COPY xznews ./xznews
 COPY ingest ./ingest
 COPY alerts ./alerts
+COPY store ./store
+COPY core ./core
 COPY config ./config
 COPY seeds ./seeds
 RUN pip install --no-cache-dir -e '.[postgres]' && useradd --create-home xznews && mkdir -p /data && chown xznews /data

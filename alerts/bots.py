@@ -26,7 +26,7 @@ from urllib.parse import quote_plus, urlsplit
 
 import httpx
 
-from xznews.errors import PermanentError, TransientError, XznewsError
+from core.errors import PermanentError, TransientError, XznewsError
 
 log = logging.getLogger(__name__)
 

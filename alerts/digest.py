@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from alerts.clusters import OTHER, cluster_info, cluster_table
 from alerts.match import Match
 from ingest.dedupe.stories import sites_of, story_members
-from xznews.models import Article, Story, Subscription
+from store.models import Article, Story, Subscription
 
 DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
 BRAND = "徐州产业动态"

@@ -58,10 +58,10 @@ from alerts.match import ArticlePool, Matcher, articles_by_ids, candidate_articl
 from alerts.render import render_digest, render_markdown
 from alerts.schedule import anchor_of, is_due, next_due
 from alerts.subscribers import unsubscribe_mailto, unsubscribe_url
-from xznews.db import session_scope
-from xznews.errors import PermanentError, TransientError
-from xznews.models import Delivery, Source, Subscriber, Subscription, utcnow
-from xznews.settings import Settings
+from core.errors import PermanentError, TransientError
+from core.settings import Settings
+from store.db import session_scope
+from store.models import Delivery, Source, Subscriber, Subscription, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from alerts.digest import one_line
 from alerts.render import Rendered
-from xznews.errors import PermanentError, TransientError
-from xznews.settings import Settings, SmtpSettings
+from core.errors import PermanentError, TransientError
+from core.settings import Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
 # compat32 without header folding: the values are built one-line and short (see build_message).

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlmodel import col
 
-from xznews.db import session_scope
-from xznews.models import Delivery
+from store.db import session_scope
+from store.models import Delivery
 
 log = logging.getLogger(__name__)
 

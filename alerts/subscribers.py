@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 from sqlmodel import Session, select
 
-from xznews.errors import XznewsError
-from xznews.models import Subscriber, Subscription, utcnow
-from xznews.settings import Settings
+from core.errors import XznewsError
+from core.settings import Settings
+from store.models import Subscriber, Subscription, utcnow
 
 log = logging.getLogger(__name__)
 

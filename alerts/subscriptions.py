@@ -10,8 +10,8 @@ from sqlmodel import Session
 from alerts import schedule
 from alerts.bots import BotSpecError, parse_bot
 from alerts.clusters import cluster_ids
-from xznews.errors import XznewsError
-from xznews.models import Subscriber, Subscription
+from core.errors import XznewsError
+from store.models import Subscriber, Subscription
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from sqlmodel import func, select
 
 from ingest.dedupe.fingerprint import fingerprint, hamming, simhash, similarity
 from ingest.dedupe.verdict import DedupeIndex, Verdict, index_seed_articles
+from store.db import init_db, make_engine, session_scope
+from store.models import Article, LshBand, ParagraphHash
 from tests.gold.dedupe_calibration import OUT, ROOT, load
-from xznews.db import init_db, make_engine, session_scope
-from xznews.models import Article, LshBand, ParagraphHash
 
 
 @dataclass

@@ -33,9 +33,9 @@ from sqlmodel import Session
 from ingest.dedupe import index as idx
 from ingest.dedupe.fingerprint import BANDS, fingerprint
 from ingest.dedupe.verdict import DedupeIndex, index_seed_articles
+from store.db import init_db, make_engine, session_scope
+from store.models import Article
 from tests.gold.dedupe_calibration import ROOT, load, seed_articles
-from xznews.db import init_db, make_engine, session_scope
-from xznews.models import Article
 
 PG_URL = os.environ.get("XZNEWS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/xznews_dev")
 

@@ -25,8 +25,8 @@ from alerts.clusters import cluster_ids  # noqa: E402
 from alerts.digest import StoryInfo, compose  # noqa: E402
 from alerts.match import ArticlePool, match_articles  # noqa: E402
 from alerts.render import render_digest  # noqa: E402
-from xznews.models import Article, Subscription  # noqa: E402
-from xznews.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from store.models import Article, Subscription  # noqa: E402
 
 START = datetime(2026, 11, 21, 0, 0, tzinfo=UTC)
 END = START + timedelta(days=1)

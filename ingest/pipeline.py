@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from core.settings import Settings
 from ingest.classify.clusters import Classification, classify
 from ingest.classify.lexicon import Lexicon, load_lexicon
 from ingest.dedupe.verdict import DedupeIndex
@@ -25,10 +26,9 @@ from ingest.fetch.http import Fetcher, FetchError
 from ingest.fetch.urls import canonical_url
 from ingest.health import is_due, record_run
 from ingest.sources import ArticleRef, SourceConfig, list_articles, load_sources
-from xznews.db import session_scope
-from xznews.locks import dedupe_session
-from xznews.models import Article, Source
-from xznews.settings import Settings
+from store.db import session_scope
+from store.locks import dedupe_session
+from store.models import Article, Source
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def run_ingest(
     if names:
         unknown = set(names) - {s.name for s in sources}
         if unknown:
-            from xznews.errors import ConfigError
+            from core.errors import ConfigError
 
             raise ConfigError(settings.sources_file, None, f"no source named {', '.join(sorted(unknown))}")
         sources = [s for s in sources if s.name in names]

@@ -13,8 +13,8 @@ from ingest.classify.clusters import classify
 from ingest.dedupe.verdict import DedupeIndex
 from ingest.extract.split import split_seed_document
 from ingest.pipeline import classified_article
-from xznews.locks import dedupe_session
-from xznews.models import Article
+from store.locks import dedupe_session
+from store.models import Article
 
 log = logging.getLogger(__name__)
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"

@@ -12,10 +12,10 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from alerts.subscribers import new_token
+from core.settings import Settings, SmtpSettings
+from store.db import session_scope
+from store.models import Article, Story, Subscriber, Subscription
 from tests.servers import SMTPSink, free_port  # noqa: F401  (re-exported for the alerts tests)
-from xznews.db import session_scope
-from xznews.models import Article, Story, Subscriber, Subscription
-from xznews.settings import Settings, SmtpSettings
 
 T0 = datetime(2026, 11, 21, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
 # Windows close this far behind the dispatcher's clock (alerts/dispatch.py): a digest due at a slot goes out

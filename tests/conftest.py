@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, event, text
 
+from store.db import init_db, make_engine
 from tests.servers import FixtureHTTPServer, SMTPSink
-from xznews.db import init_db, make_engine
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PG_URL = os.environ.get(

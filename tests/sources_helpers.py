@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.settings import FetchSettings
 from ingest.fetch.http import Fetcher
 from ingest.sources.config import SourceConfig
-from xznews.settings import FetchSettings
 
 
 def test_fetcher(**over: Any) -> Fetcher:

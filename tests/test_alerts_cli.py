@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from store.db import make_engine, session_scope
+from store.models import Delivery, Subscriber, Subscription, utcnow
 from tests.alerts_support import SETTLE, T0, add_article
 from xznews.cli import app
 from xznews.cli.common import get_settings
-from xznews.db import make_engine, session_scope
-from xznews.models import Delivery, Subscriber, Subscription, utcnow
 
 runner = CliRunner()
 

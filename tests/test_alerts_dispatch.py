@@ -13,6 +13,8 @@ from sqlmodel import Session, select
 
 from alerts import dispatch as dispatch_mod
 from alerts.dispatch import STALE_CLAIM, dispatch_due
+from store.db import make_engine
+from store.models import Delivery, Subscription
 from tests.alerts_support import (
     SETTLE,
     T0,
@@ -22,8 +24,6 @@ from tests.alerts_support import (
     make_settings,
     running_sink,
 )
-from xznews.db import make_engine
-from xznews.models import Delivery, Subscription
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ def test_no_empty_digest_unless_asked(engine, smtp_server, tmp_path):
 
 def test_unsubscribed_and_unconfirmed_subscribers_get_nothing(engine, smtp_server, tmp_path):
     from alerts.subscribers import unsubscribe_by_token
-    from xznews.db import session_scope
+    from store.db import session_scope
 
     settings = make_settings(tmp_path, smtp_server.port)
     add_article(engine)

@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from alerts.match import candidate_articles, evidence_terms, match_articles
+from store.models import Subscription
 from tests.alerts_support import T0, add_article, add_subscription
-from xznews.models import Subscription
 
 END = T0 + timedelta(days=1)
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerts.schedule import ScheduleError, is_due, next_due, parse_at, parse_weekday, validate
-from xznews.models import Subscription
+from store.models import Subscription
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")

@@ -9,9 +9,9 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from alerts.dispatch import dispatch_due
+from core.settings import Settings, load_settings
+from store.models import Delivery, Subscription
 from tests.alerts_support import SETTLE, T0, add_article, add_subscription, make_settings
-from xznews.models import Delivery, Subscription
-from xznews.settings import Settings, load_settings
 
 SLOT = T0 + timedelta(days=1)  # the first daily 08:00 (Shanghai) slot after the subscription
 

@@ -21,9 +21,9 @@ from alerts.subscribers import (
     validate_email,
 )
 from alerts.subscriptions import SubscriptionError, SubscriptionSpec, create_subscription
+from store.db import session_scope
+from store.models import Subscription
 from tests.alerts_support import make_settings
-from xznews.db import session_scope
-from xznews.models import Subscription
 
 
 @pytest.mark.parametrize(

@@ -22,10 +22,10 @@ from alerts.bots import (
     truncate_markdown,
 )
 from alerts.dispatch import dispatch_due
+from core.errors import PermanentError, TransientError
+from store.models import Delivery
 from tests.alerts_support import SETTLE, T0, add_article, add_subscription, make_settings, running_sink
 from tests.servers import Reply, Request
-from xznews.errors import PermanentError, TransientError
-from xznews.models import Delivery
 
 DUE = T0 + timedelta(days=1, minutes=1) + SETTLE
 SECRET = "SEC0123456789abcdef"

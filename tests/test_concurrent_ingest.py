@@ -9,9 +9,9 @@ from sqlmodel import select
 
 from ingest.dedupe.verdict import DedupeIndex
 from ingest.pipeline import run_ingest
+from store.db import session_scope
+from store.models import Article
 from tests.test_pipeline import ARTICLE, _rss, _settings, _source
-from xznews.db import session_scope
-from xznews.models import Article
 
 
 def test_the_same_story_from_two_sources_at_once_is_new_once(engine, tmp_path, http_server, monkeypatch):

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import load_settings
 from xznews.daemon import build_scheduler
 from xznews.demo import demo_sources_toml
 from xznews.demo_server import DemoSite
-from xznews.settings import load_settings
 
 DAEMON_CONFIG = """
 data_dir = "{data}"
@@ -88,14 +88,14 @@ def test_the_daemon_ingests_every_source_and_stops_cleanly_on_sigterm(tmp_path):
 
 @pytest.mark.parametrize("key", ["ingest:a", "digest:dispatch"])
 def test_job_lock_keys_are_stable_signed_64_bit(key):
-    from xznews.locks import lock_key
+    from store.locks import lock_key
 
     assert lock_key(key) == lock_key(key)
     assert -(2**63) <= lock_key(key) < 2**63
 
 
 def test_a_postgres_job_lock_is_held_by_one_holder_at_a_time(pg_engine):
-    from xznews.locks import job_lock
+    from store.locks import job_lock
 
     with job_lock(pg_engine, "ingest:x") as first, job_lock(pg_engine, "ingest:x") as second:
         assert first and not second

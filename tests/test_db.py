@@ -3,8 +3,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from sqlalchemy import inspect
 from sqlmodel import select
 
-from xznews.db import init_db, session_scope
-from xznews.models import Article, Source
+from store.db import init_db, session_scope
+from store.models import Article, Source
 
 
 def test_migrations_create_every_table_and_are_idempotent(engine):

@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 
 from ingest.dedupe.stories import story_copies, story_sites
 from ingest.dedupe.verdict import DedupeIndex, index_seed_articles
+from store.db import session_scope
+from store.models import Article, LshBand, ParagraphHash, Story
 from tests.gold.dedupe_articles import BASES, SAME_EVENT, UPDATES
 from tests.gold.dedupe_calibration import add_glosses
 from xznews.cli import dedupe_cmd
-from xznews.db import session_scope
-from xznews.models import Article, LshBand, ParagraphHash, Story
 
 ROOT = Path(__file__).resolve().parents[1]
 S2T = opencc.OpenCC("s2t")

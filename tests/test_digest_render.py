@@ -14,6 +14,7 @@ from sqlmodel import Session
 from alerts.digest import bracket, highlight, lead_of, one_line
 from alerts.dispatch import compose_for, dispatch_due
 from alerts.render import render_digest, render_markdown
+from store.models import Subscriber, Subscription
 from tests.alerts_support import (
     SETTLE,
     T0,
@@ -23,7 +24,6 @@ from tests.alerts_support import (
     make_settings,
     running_sink,
 )
-from xznews.models import Subscriber, Subscription
 
 END = T0 + timedelta(days=1)
 HOSTILE = "<script>alert(1)</script>徐工\r\nBcc: victim@example.org"

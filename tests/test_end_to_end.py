@@ -13,10 +13,10 @@ from alerts.subscribers import get_or_create
 from alerts.subscriptions import SubscriptionSpec, create_subscription
 from ingest.pipeline import run_ingest
 from ingest.seeds import load_seeds
-from xznews.db import session_scope
+from store.db import session_scope
+from store.models import Article, utcnow
 from xznews.demo import demo_settings, demo_sources_toml
 from xznews.demo_server import DemoSite
-from xznews.models import Article, utcnow
 
 CLUSTERS = ["engineering_machinery", "green_energy", "ic_ict", "health", "safety_emergency", "textiles"]
 

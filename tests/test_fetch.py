@@ -10,6 +10,8 @@ from email.utils import format_datetime
 
 import pytest
 
+from core.errors import PermanentError, TransientError
+from core.settings import FetchSettings
 from ingest.fetch.http import (
     Fetcher,
     FetchError,
@@ -20,8 +22,6 @@ from ingest.fetch.http import (
 )
 from ingest.sources.config import SourceConfig
 from tests.servers import Reply, Request
-from xznews.errors import PermanentError, TransientError
-from xznews.settings import FetchSettings
 
 UA = "xznews-test/1.0 (+https://example.org/bot)"
 

@@ -6,8 +6,8 @@ from sqlmodel import Session, select
 
 from ingest.health import backoff_delay, is_due, is_flagged, record_run
 from ingest.sources.config import SourceConfig
-from xznews.db import session_scope
-from xznews.models import Source
+from store.db import session_scope
+from store.models import Source
 
 T0 = datetime(2024, 5, 12, 2, 0, tzinfo=UTC)
 SRC = SourceConfig(name="xz-gov", kind="epoint", url="http://www.xz.gov.cn/", interval_minutes=30)

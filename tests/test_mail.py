@@ -11,8 +11,8 @@ import pytest
 
 from alerts.mail import _smtp_error, build_message, deliver, message_id, write_outbox
 from alerts.render import Rendered
+from core.errors import PermanentError, TransientError
 from tests.alerts_support import free_port, make_settings, running_sink
-from xznews.errors import PermanentError, TransientError
 
 WHEN = datetime(2026, 11, 22, 0, 1, tzinfo=UTC)
 LONG_SUBJECT = "徐州产业动态 2026-11-22 · 128条 · 工程机械 40 / 绿色低碳能源 33 / 食品及农副产品加工 20"

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from alerts.maintenance import prune_empty_deliveries
-from xznews.db import session_scope
-from xznews.models import Delivery, Subscriber, Subscription
+from store.db import session_scope
+from store.models import Delivery, Subscriber, Subscription
 
 NOW = datetime(2026, 11, 22, 3, 17, tzinfo=UTC)
 

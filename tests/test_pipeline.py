@@ -7,11 +7,11 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from core.settings import FetchSettings, Settings
 from ingest.pipeline import run_ingest
+from store.db import init_db, make_engine, session_scope
+from store.models import Article, Source
 from tests.servers import Reply
-from xznews.db import init_db, make_engine, session_scope
-from xznews.models import Article, Source
-from xznews.settings import FetchSettings, Settings
 
 ARTICLE = """<html><head><meta charset="utf-8"><title>{t}</title></head><body><h1>{t}</h1>
 <div class="content"><p>11月20日，徐工集团在徐州经济技术开发区举行新一代起重机下线仪式，首批产品将发往海外风电项目。</p>

@@ -5,8 +5,8 @@ from collections import Counter
 from sqlmodel import select
 
 from ingest.seeds import load_seeds
-from xznews.db import session_scope
-from xznews.models import Article
+from store.db import session_scope
+from store.models import Article
 
 
 def test_seeds_are_split_into_articles_stored_with_fingerprints_and_never_alerted(engine):

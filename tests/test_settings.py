@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from xznews.errors import ConfigError
-from xznews.settings import load_settings
+from core.errors import ConfigError
+from core.settings import load_settings
 
 
 def test_embedded_defaults_need_no_file(tmp_path):

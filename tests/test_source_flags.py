@@ -11,10 +11,10 @@ from sqlmodel import select
 from alerts.dispatch import dispatch_due
 from alerts.status import collect_status
 from ingest.pipeline import run_ingest
+from store.db import session_scope
+from store.models import Source
 from tests.alerts_support import add_article, add_subscription
 from tests.test_pipeline import _settings, _source
-from xznews.db import session_scope
-from xznews.models import Source
 
 
 def test_a_failing_source_is_flagged_in_status_and_noted_in_digests(engine, tmp_path, http_server):

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from ingest.health import record_run
 from ingest.sources import load_sources
+from store.db import session_scope
 from xznews.cli import common, sources_cmd
-from xznews.db import session_scope
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError
 from ingest.sources import KINDS, load_sources
-from xznews.errors import ConfigError
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "sources.toml"
 

@@ -10,12 +10,12 @@ from sqlmodel import select
 from alerts.dispatch import dispatch_due
 from alerts.subscribers import get_or_create
 from alerts.subscriptions import SubscriptionSpec, create_subscription
+from core.settings import FetchSettings, Settings, SmtpSettings
 from ingest.pipeline import run_ingest
 from ingest.seeds import SEEDS_DIR, load_seeds
+from store.db import session_scope
+from store.models import Article
 from tests.test_pipeline import _rss
-from xznews.db import session_scope
-from xznews.models import Article
-from xznews.settings import FetchSettings, Settings, SmtpSettings
 
 PARAS = [
     "11月21日，江苏鑫华半导体科技股份有限公司电子级多晶硅扩产项目在徐州经开区开工建设，项目建成后年产能将达到1万吨。",

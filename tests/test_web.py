@@ -25,10 +25,10 @@ from sqlmodel import Session, select
 from alerts.dispatch import dispatch_due
 from alerts.subscribers import get_or_create
 from alerts.web_pages import NOT_FOUND, Page, mask_email
+from store.db import session_scope
+from store.models import Subscriber, Subscription
 from tests.alerts_support import SETTLE, T0, add_article, add_subscription, free_port, make_settings
 from xznews.daemon import _start_web, run_daemon
-from xznews.db import session_scope
-from xznews.models import Subscriber, Subscription
 from xznews.web import MAX_BODY, WebServer, mask_tokens
 
 DUE = T0 + timedelta(days=1, minutes=1) + SETTLE  # the dispatcher's clock just after the first daily slot

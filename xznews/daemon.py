@@ -19,9 +19,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
+from core.settings import Settings
+from store.locks import job_lock
 from xznews.lifecycle import wait_for_stop
-from xznews.locks import job_lock
-from xznews.settings import Settings
 
 if TYPE_CHECKING:
     from xznews.web import WebServer

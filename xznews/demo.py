@@ -12,11 +12,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from core.errors import XznewsError
+from core.settings import FetchSettings, Settings, SmtpSettings, load_settings
 from ingest.classify.lexicon import CLUSTER_IDS
-from xznews.db import init_db, make_engine, session_scope
+from store.db import init_db, make_engine, session_scope
 from xznews.demo_server import DemoSite
-from xznews.errors import XznewsError
-from xznews.settings import FetchSettings, Settings, SmtpSettings, load_settings
 
 # (name, CMS family, path on the fixture site, family options)
 DEMO_SOURCES = [

@@ -33,9 +33,9 @@ from sqlmodel import Session
 
 from alerts import web_pages
 from alerts.web_pages import Page
-from xznews.db import session_scope
+from core.settings import Settings
+from store.db import session_scope
 from xznews.lifecycle import wait_for_stop
-from xznews.settings import Settings
 
 log = logging.getLogger(__name__)
 

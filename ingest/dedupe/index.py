@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, func, insert, or_, select, tuple_
 from sqlmodel import Session
 
-from xznews.models import Article, LshBand, ParagraphHash
+from store.models import Article, LshBand, ParagraphHash
 
 log = logging.getLogger(__name__)
 _CHUNK = 500  # bound parameter lists: SQLite allows 32766 variables, PostgreSQL 65535

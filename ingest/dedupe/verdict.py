@@ -57,7 +57,7 @@ from ingest.dedupe.fingerprint import (
     similarity,
 )
 from ingest.dedupe.stories import assign_story
-from xznews.models import Article, LshBand
+from store.models import Article, LshBand
 
 log = logging.getLogger(__name__)
 

@@ -30,11 +30,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from core.errors import PermanentError, TransientError, XznewsError
+from core.settings import FetchSettings
 from ingest.fetch.robots import RobotsCache
 from ingest.fetch.urls import host_allowed, host_of, host_twins
-from xznews.errors import PermanentError, TransientError, XznewsError
-from xznews.models import HttpCache
-from xznews.settings import FetchSettings
+from store.models import HttpCache
 
 if TYPE_CHECKING:
     from ingest.sources.config import SourceConfig

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.errors import ConfigError
+from core.settings import read_toml
 from ingest.fetch.urls import host_twins
-from xznews.errors import ConfigError
-from xznews.settings import read_toml
 
 KINDS = ("rss", "listpage", "hanweb", "epoint", "trs", "epaper")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")

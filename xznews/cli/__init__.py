@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from xznews.errors import XznewsError
+from core.errors import XznewsError
 
 app = typer.Typer(
     name="xznews",

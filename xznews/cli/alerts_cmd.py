@@ -17,10 +17,10 @@ from alerts.query import Or, QueryError, parse_query
 from alerts.render import render_digest
 from alerts.status import collect_status
 from alerts.subscriptions import SubscriptionSpec, check_keywords, create_subscription
+from core.errors import XznewsError
+from store.db import session_scope
+from store.models import Subscriber, Subscription, utcnow
 from xznews.cli.common import get_engine, get_settings, print_json
-from xznews.db import session_scope
-from xznews.errors import XznewsError
-from xznews.models import Subscriber, Subscription, utcnow
 
 watch_app = typer.Typer(help="Watched keywords of a subscription: add, remove, list.", no_args_is_help=True)
 digest_app = typer.Typer(

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from xznews.db import init_db, make_engine
-from xznews.settings import Settings, load_settings
+from core.settings import Settings, load_settings
+from store.db import init_db, make_engine
 
 
 def setup_logging(level: str = "INFO") -> None:

@@ -42,8 +42,8 @@ def check(
     "similarity"}.  Seed articles are named "<file stem>#<index>".  The configured database is never touched.
     """
     from ingest.dedupe.verdict import DedupeIndex, index_seed_articles
-    from xznews.db import init_db, make_engine, session_scope
-    from xznews.models import Article
+    from store.db import init_db, make_engine, session_scope
+    from store.models import Article
 
     items = _read_jsonl(jsonl)
     with tempfile.TemporaryDirectory(prefix="xznews-dedupe-") as tmp:
@@ -85,7 +85,7 @@ def rebuild(
 ) -> None:
     """Rebuild the dedupe index (LSH bands, paragraph hashes, fingerprints) of the configured database."""
     from ingest.dedupe.verdict import DedupeIndex
-    from xznews.db import session_scope
+    from store.db import session_scope
 
     engine = get_engine()
     with session_scope(engine) as session:

@@ -9,14 +9,14 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session, select
 
+from core.errors import ConfigError
 from ingest.fetch.http import Fetcher, FetchError
 from ingest.health import is_flagged
 from ingest.sources import ArticleRef, SourceConfig, list_articles, load_sources, sniff_family
 from ingest.sources.base import CHINA
 from ingest.sources.epaper import issue_url
+from store.models import Source
 from xznews.cli.common import get_engine, get_settings, print_json
-from xznews.errors import ConfigError
-from xznews.models import Source
 
 _FAMILIES_WITH_RULES = {"hanweb", "epoint", "trs", "epaper"}  # extraction has family-specific selectors
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
+from core.errors import XznewsError
 from xznews.cli.common import get_engine, get_settings
-from xznews.errors import XznewsError
 
 
 def register(app: typer.Typer) -> None:

@@ -1,11 +1,11 @@
-"""Alembic environment: runs on the engine handed over by xznews.db.init_db (or XZNEWS_DATABASE_URL)."""
+"""Alembic environment: runs on the engine handed over by store.db.init_db (or XZNEWS_DATABASE_URL)."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlmodel import SQLModel
 
-import xznews.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -14,8 +14,8 @@ target_metadata = SQLModel.metadata
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
-        from xznews.db import make_engine
-        from xznews.settings import load_settings
+        from core.settings import load_settings
+        from store.db import make_engine
 
         engine = make_engine(load_settings().db_url)
     with engine.begin() as connection:

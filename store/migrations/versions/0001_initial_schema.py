@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import xznews.models
+import store.models
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('url', sa.Text(), nullable=False),
     sa.Column('etag', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('last_modified', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-    sa.Column('fetched_at', xznews.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('fetched_at', store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('url')
     )
     op.create_table('sources',
@@ -33,16 +33,16 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
     sa.Column('url', sa.Text(), nullable=False),
-    sa.Column('last_run_at', xznews.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_success_at', xznews.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_new_at', xznews.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_run_at', store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_success_at', store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_new_at', store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('consecutive_failures', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('last_items', sa.Integer(), nullable=False),
     sa.Column('last_new', sa.Integer(), nullable=False),
-    sa.Column('next_try_at', xznews.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_try_at', store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('flagged', sa.Text(), nullable=True),
-    sa.Column('created_at', xznews.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('sources', schema=None) as batch_op:
@@ -51,7 +51,7 @@ def upgrade() -> None:
     op.create_table('stories',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('first_article_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', xznews.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('stories', schema=None) as batch_op:
@@ -63,8 +63,8 @@ def upgrade() -> None:
     sa.Column('confirmed', sa.Boolean(), nullable=False),
     sa.Column('confirm_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('unsubscribe_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('created_at', xznews.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('unsubscribed_at', xznews.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('unsubscribed_at', store.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('confirm_token'),
     sa.UniqueConstraint('unsubscribe_token')
@@ -79,8 +79,8 @@ def upgrade() -> None:
     sa.Column('source_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('site', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('title', sa.Text(), nullable=False),
-    sa.Column('published_at', xznews.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('fetched_at', xznews.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('fetched_at', store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('origin', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
     sa.Column('author', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
     sa.Column('editor', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
@@ -130,8 +130,8 @@ def upgrade() -> None:
     sa.Column('send_empty', sa.Boolean(), nullable=False),
     sa.Column('channels', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('last_success_at', xznews.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', xznews.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_success_at', store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['subscriber_id'], ['subscribers.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -142,18 +142,18 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('subscription_id', sa.Integer(), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('window_start', xznews.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('window_end', xznews.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('window_start', store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('window_end', store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
     sa.Column('article_ids', sa.JSON(), nullable=False),
     sa.Column('channels_done', sa.JSON(), nullable=False),
-    sa.Column('claimed_at', xznews.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('next_attempt_at', xznews.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', xznews.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', xznews.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['subscription_id'], ['subscriptions.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('subscription_id', 'window_start', name='uq_delivery_window')

@@ -1,6 +1,6 @@
 """Developer tool: regenerate the initial migration from the models (only before the first release).
 
-python -m xznews.migrations.regen_initial
+python -m store.migrations.regen_initial
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic import command
 
-from xznews.db import MIGRATIONS, alembic_config, make_engine
+from store.db import MIGRATIONS, alembic_config, make_engine
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Database tables (SQLModel). One module so the schema can be read in one place.
 
 Times are stored as timezone-aware UTC datetimes; JSON columns hold lists and dicts produced by the stages.
-Schema changes go through Alembic (xznews/migrations); `xznews.db.init_db` upgrades to head.
+Schema changes go through Alembic (xznews/migrations); `store.db.init_db` upgrades to head.
 """
 
 from __future__ import annotations

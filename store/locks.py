@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from xznews.db import session_scope
+from store.db import session_scope
 
 _local_locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()

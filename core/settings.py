@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from xznews.errors import ConfigError
+from core.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SECRET_FIELDS = {"smtp_password", "database_url"}
