@@ -18,10 +18,10 @@ from sqlmodel import Session, col, select
 
 from alerts.clusters import OTHER, cluster_info, cluster_table
 from alerts.match import Match
+from core.tz import SHANGHAI
 from ingest.dedupe.stories import sites_of, story_members
 from store.models import Article, Story, Subscription
 
-DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
 BRAND = "徐州产业动态"
 _SENTENCE = re.compile(r"[^。！？!?；]*[。！？!?；]+[”’」』）)]?|[^。！？!?；]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -199,7 +199,7 @@ def _fold_stories(matches: Sequence[Match]) -> list[Match]:
 
 def _published(article: Article) -> str:
     when = article.published_at or None
-    return when.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M") if when else ""
+    return when.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if when else ""
 
 
 def item_key(match: Match) -> tuple:

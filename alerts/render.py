@@ -16,7 +16,8 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from alerts.digest import BRAND, DISPLAY_ZONE, Digest, DigestItem, one_line
+from alerts.digest import BRAND, Digest, DigestItem, one_line
+from core.tz import SHANGHAI
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _MD_SPECIAL = str.maketrans({"[": "［", "]": "］", "<": "＜", ">": "＞", "*": "＊", "`": "｀", "_": "＿"})
@@ -47,7 +48,7 @@ def _env(html: bool) -> Environment:
 
 
 def _local(when: datetime) -> str:
-    return when.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M")
+    return when.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def _tidy_text(text: str) -> str:

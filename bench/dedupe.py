@@ -3,7 +3,6 @@
     .venv/bin/python -m bench.dedupe              # the default thresholds
     .venv/bin/python -m bench.dedupe --sweep      # near × containment threshold grid
     .venv/bin/python -m bench.dedupe --compare    # MinHash vs SimHash as near-duplicate signatures
-    .venv/bin/python -m bench.dedupe --purged     # every stored body purged: only the index rows are left
 
 The seeds are indexed, then the calibration bases (tests/gold/dedupe_calibration.jsonl, role "base"); every probe
 is then checked read-only against that index.  A probe that copies a base counts as a true positive when its
@@ -25,10 +24,11 @@ from pathlib import Path
 
 from sqlmodel import func, select
 
-from ingest.dedupe.fingerprint import fingerprint, hamming, simhash, similarity
+from bench.simhash import hamming, simhash
+from ingest.dedupe.fingerprint import fingerprint, similarity
 from ingest.dedupe.verdict import DedupeIndex, Verdict, index_seed_articles
 from store.db import init_db, make_engine, session_scope
-from store.models import Article, LshBand, ParagraphHash
+from store.models import Article, ChunkHash, LshBand
 from tests.gold.dedupe_calibration import OUT, ROOT, load
 
 
@@ -64,7 +64,7 @@ def _paragraphs(text: str) -> list[str]:
 class Calibration:
     """The seeds and bases indexed once in a temporary SQLite database; probes checked against it."""
 
-    def __init__(self, path: Path = OUT, *, purged: bool = False) -> None:
+    def __init__(self, path: Path = OUT) -> None:
         self.items = load(path)
         self._tmp = tempfile.TemporaryDirectory(prefix="xznews-bench-")
         self.engine = make_engine(f"sqlite:///{Path(self._tmp.name) / 'bench.db'}")
@@ -80,14 +80,10 @@ class Calibration:
                 article = Article(
                     source_name="bench", title=str(item["title"]), body=str(item["text"]), text_hash=""
                 )
-                self.base_verdicts[str(item["id"])] = index.ingest(
+                self.base_verdicts[str(item["id"])] = index.store_article(
                     session, article, _paragraphs(str(item["text"]))
                 )
                 self.names[article.id or 0] = str(item["id"])
-            if purged:  # as the retention job leaves old articles: signature and index rows, no text
-                for article in session.exec(select(Article)):
-                    article.body = ""
-                    session.add(article)
 
     def score(self, near: float | None = None, containment: float | None = None) -> dict[str, Score]:
         index = DedupeIndex(near_threshold=near, containment_threshold=containment)
@@ -180,7 +176,7 @@ def rows_per_article(cal: Calibration) -> str:
     with session_scope(cal.engine) as session:
         n = session.exec(select(func.count()).select_from(Article)).one()
         bands = session.exec(select(func.count()).select_from(LshBand)).one()
-        chunks = session.exec(select(func.count()).select_from(ParagraphHash)).one()
+        chunks = session.exec(select(func.count()).select_from(ChunkHash)).one()
     return f"index rows per stored article ({n}): {bands / n:.1f} LSH bands, {chunks / n:.2f} chunk hashes"
 
 
@@ -238,15 +234,12 @@ def main() -> None:
     )
     parser.add_argument("--errors", action="store_true", help="list the probes judged wrongly")
     parser.add_argument(
-        "--purged", action="store_true", help="purge every stored body first (only index rows are left)"
-    )
-    parser.add_argument(
         "--near", type=float, default=None, help="near-duplicate threshold (default: the module's)"
     )
     parser.add_argument("--containment", type=float, default=None, help="containment threshold")
     args = parser.parse_args()
     t0 = time.perf_counter()
-    cal = Calibration(purged=args.purged)
+    cal = Calibration()
     try:
         if args.compare:
             compare(cal)

@@ -4,13 +4,13 @@
     .venv/bin/python -m bench.dedupe_scale --sizes 10000,100000,1000000 --backends postgres
 
 1. fingerprint: ingest.dedupe.fingerprint.fingerprint() on the calibration texts, one core (articles/s, chars/s).
-2. ingest: DedupeIndex.ingest() = fingerprint + all lookups + insert + story, one commit per article, on each
+2. ingest: DedupeIndex.store_article() = fingerprint + all lookups + insert + story, one commit per article, on each
    backend, after the seeds and calibration bases are indexed.
 3. scale: the index tables are filled with synthetic articles (20 random band hashes each, and as many random
    chunk hashes as fingerprint() gives the calibration originals on average: rows_per_article()), bulk-inserted:
    executemany on SQLite, COPY on PostgreSQL; then 400 lookups (half of them hitting a stored article) run the
    real queries of a check: band candidates, chunk matches, boilerplate filter.  Latency median and p99 per
-   lookup, and the on-disk size of lsh_bands + paragraph_hashes (the chunk table) with their indexes.
+   lookup, and the on-disk size of lsh_bands + chunk_hashes (the chunk table) with their indexes.
 PostgreSQL: XZNEWS_BENCH_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/xznews_dev), in a throw-away schema.
 """
 
@@ -118,7 +118,7 @@ def bench_ingest(backend: str) -> None:
                 article = Article(
                     source_name="bench", title=str(item["title"]), body="\n".join(paras), text_hash=""
                 )
-                index.ingest(session, article, paras)
+                index.store_article(session, article, paras)
         dt = time.perf_counter() - t0
     print(
         f"ingest ({backend}): {len(items) / dt:,.0f} articles/s "
@@ -157,7 +157,7 @@ def _fill(engine: Engine, start: int, stop: int, rng: random.Random) -> None:
                             None,
                         ),
                         ("lsh_bands", "article_id, band, hash", bands),
-                        ("paragraph_hashes", "article_id, hash", paras),
+                        ("chunk_hashes", "article_id, hash", paras),
                     ):
                         if rows is None:
                             rows = [
@@ -179,7 +179,7 @@ def _fill(engine: Engine, start: int, stop: int, rng: random.Random) -> None:
                     arts,
                 )
                 cur.executemany("INSERT INTO lsh_bands (article_id, band, hash) VALUES (?,?,?)", bands)
-                cur.executemany("INSERT INTO paragraph_hashes (article_id, hash) VALUES (?,?)", paras)
+                cur.executemany("INSERT INTO chunk_hashes (article_id, hash) VALUES (?,?)", paras)
                 raw.commit()
             finally:
                 raw.close()
@@ -189,15 +189,13 @@ def _size_mb(engine: Engine) -> float:
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             total = conn.execute(
-                text(
-                    "select pg_total_relation_size('lsh_bands') + pg_total_relation_size('paragraph_hashes')"
-                )
+                text("select pg_total_relation_size('lsh_bands') + pg_total_relation_size('chunk_hashes')")
             ).scalar()
         else:
             total = conn.execute(
                 text(
-                    "select sum(pgsize) from dbstat where name in ('lsh_bands', 'paragraph_hashes', 'ix_lsh_bands_key', "
-                    "'ix_lsh_bands_article_id', 'ix_paragraph_hashes_hash', 'ix_paragraph_hashes_article_id')"
+                    "select sum(pgsize) from dbstat where name in ('lsh_bands', 'chunk_hashes', 'ix_lsh_bands_key', "
+                    "'ix_lsh_bands_article_id', 'ix_chunk_hashes_hash', 'ix_chunk_hashes_article_id')"
                 )
             ).scalar()
     return (total or 0) / 1e6
@@ -221,7 +219,7 @@ def _lookups(engine: Engine, n_stored: int, rng: random.Random, count: int = 400
                 paras = [
                     h
                     for (h,) in session.execute(
-                        text("select hash from paragraph_hashes where article_id = :a"), {"a": aid}
+                        text("select hash from chunk_hashes where article_id = :a"), {"a": aid}
                     )
                 ]
             else:

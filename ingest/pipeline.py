@@ -194,7 +194,7 @@ def _store_one(
     )
     passes_gate = result.xuzhou >= source.min_xuzhou and result.development >= source.min_development
     with dedupe_session(engine) as session:
-        verdict = index.ingest(session, article, extracted.paragraphs)
+        verdict = index.store_article(session, article, extracted.paragraphs)
         article.alertable = passes_gate and verdict.verdict != "duplicate"
         session.add(article)
     if verdict.verdict == "duplicate":

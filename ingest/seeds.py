@@ -58,7 +58,7 @@ def load_seeds(
                     seed_ref=ref,
                     alertable=False,
                 )
-                index.ingest(session, article, seed.paragraphs)
+                index.store_article(session, article, seed.paragraphs)
                 article.alertable = False  # seeds are history, never news
                 session.add(article)
                 result.added += 1

@@ -132,11 +132,11 @@ class LshBand(SQLModel, table=True):
     hash: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class ParagraphHash(SQLModel, table=True):
-    """Paragraph containment index: hashes of the normalized paragraphs of every stored article."""
+class ChunkHash(SQLModel, table=True):
+    """Containment index: hashes of the content-defined chunks of every stored article's text."""
 
-    __tablename__ = "paragraph_hashes"
-    __table_args__ = (Index("ix_paragraph_hashes_hash", "hash"),)
+    __tablename__ = "chunk_hashes"
+    __table_args__ = (Index("ix_chunk_hashes_hash", "hash"),)
     id: int | None = Field(default=None, primary_key=True)
     article_id: int = Field(foreign_key="articles.id", index=True)
     hash: int = Field(sa_column=Column(BigInteger, nullable=False))

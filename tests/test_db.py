@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import inspect
 from sqlmodel import select
@@ -39,3 +40,25 @@ def test_source_names_are_unique(engine):
         s.add(Source(name="a", kind="rss", url="http://a"))
     with pytest.raises(IntegrityError), session_scope(engine) as s:
         s.add(Source(name="a", kind="rss", url="http://b"))
+
+
+def test_a_database_at_the_first_revision_upgrades_in_place(tmp_path: Path) -> None:
+    """Installed databases keep their rows across the chunk-table rename (0001 → head)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from store.db import alembic_config, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = alembic_config(engine)
+    command.upgrade(cfg, "0001")
+    with session_scope(engine) as session:  # the articles table is the same at both revisions
+        session.add(Article(id=1, source_name="s", title="t", body="b", text_hash="h"))
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO paragraph_hashes (article_id, hash) VALUES (1, 42)"))
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT hash FROM chunk_hashes WHERE article_id = 1")).scalar() == 42
+        names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
+    assert {"ix_chunk_hashes_hash", "ix_chunk_hashes_article_id"} <= names
+    engine.dispose()

@@ -7,19 +7,18 @@ import json
 import unicodedata
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from core.tz import SHANGHAI
 from ingest.extract.article import Extracted, extract_article, extract_articles
 from ingest.extract.charset import decode_html
 from xznews.cli.extract_cmd import register
 
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 FURNITURE = (
     "分享到",
     "打印本页",

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from core.tz import SHANGHAI
 from ingest.fetch.http import PermanentFetchError
 from ingest.sources import list_articles
-from ingest.sources.base import CHINA
 from tests.servers import Reply, Request
 from tests.sources_helpers import source, test_fetcher
 
@@ -31,7 +31,7 @@ def test_it_reads_a_static_column_and_takes_the_date_from_the_list(http_server):
     assert len(refs) == 3
     assert refs[0].title == "我市召开新能源产业发展大会 推动光伏储能项目落地"
     assert refs[0].url.endswith("/epoint/xwzx/001001/20240513/6f1c2a9e-2b1d-4c51-9d87-0c6a1b2e3f41.html")
-    assert refs[2].published_at == datetime(2024, 5, 10, tzinfo=CHINA)
+    assert refs[2].published_at == datetime(2024, 5, 10, tzinfo=SHANGHAI)
 
 
 def test_it_reads_getgovinfolist_discovering_the_site_guid(http_server):
@@ -43,7 +43,7 @@ def test_it_reads_getgovinfolist_discovering_the_site_guid(http_server):
         refs = list_articles(src, fetcher)
     assert [r.title for r in refs] == ["徐州市关于加快发展数字经济的实施意见", "关于公布2024年市级重大产业项目名单的通知",
                                        "徐州市新材料产业发展规划"]  # fmt: skip
-    assert refs[1].published_at == datetime(2024, 5, 11, 16, 20, tzinfo=CHINA)
+    assert refs[1].published_at == datetime(2024, 5, 11, 16, 20, tzinfo=SHANGHAI)
     assert refs[0].extra == {"category": "政策文件"}
     assert refs[2].url == http_server.url(
         "/epoint/xxgk/003006/20240509/a1b2c3d4-0000-4000-8000-000000000003.html"

@@ -4,8 +4,8 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from core.tz import SHANGHAI
 from ingest.sources import list_articles
-from ingest.sources.base import CHINA
 from ingest.sources.hanweb import discover_params, parse_records
 from tests.servers import Reply, Request
 from tests.sources_helpers import source, test_fetcher
@@ -31,7 +31,7 @@ def test_it_reads_the_inline_datastore(http_server):
     assert [r.url.rsplit("/", 1)[1] for r in refs] == ["art_33718_9003.html", "art_33718_9002.html",
                                                        "art_33718_9001.html"]  # fmt: skip
     assert refs[2].title == "徐州市推进工程机械产业集群高质量发展"  # from the title attribute
-    assert refs[2].published_at == datetime(2024, 5, 12, tzinfo=CHINA)  # from <b>, not <span>
+    assert refs[2].published_at == datetime(2024, 5, 12, tzinfo=SHANGHAI)  # from <b>, not <span>
     assert refs[0].extra["column"] == "地方动态"
     assert [r.path for r in http_server.requests] == ["/hanweb/col/col33718/index.html"]
 
@@ -43,7 +43,7 @@ def test_it_pages_through_dataproxy_sending_both_paging_styles(http_server):
         refs = list_articles(src, fetcher)
     assert len(refs) == 5
     assert refs[3].title == "徐州高新区安全应急产业再添新项目"  # record markup in table cells
-    assert refs[3].published_at == datetime(2024, 5, 11, tzinfo=CHINA)
+    assert refs[3].published_at == datetime(2024, 5, 11, tzinfo=SHANGHAI)
     page2 = next(r for r in http_server.requests if r.path.startswith(PROXY))
     query = parse_qs(urlsplit(page2.path).query)
     form = parse_qs(page2.body.decode())

@@ -4,9 +4,9 @@ from datetime import datetime
 
 import pytest
 
+from core.tz import SHANGHAI
 from ingest.fetch.http import PermanentFetchError
 from ingest.sources import list_articles
-from ingest.sources.base import CHINA
 from ingest.sources.rss import parse_feed
 from tests.sources_helpers import source, test_fetcher
 
@@ -20,18 +20,18 @@ def test_it_lists_an_rss_feed_newest_first_with_canonical_urls(http_server):
         f"{base}/news/2024/05/12/1001.html",  # utm_* dropped
         f"{base}/news/2024/05/11/1000.html",  # fragment dropped
     ]
-    assert refs[0].published_at == datetime(2024, 5, 13, 10, 0, tzinfo=CHINA)
+    assert refs[0].published_at == datetime(2024, 5, 13, 10, 0, tzinfo=SHANGHAI)
     assert refs[1].title == "徐工集团新一代大吨位起重机下线"
     assert refs[1].extra["summary"] == "徐州工程机械集群再添新品。"
-    assert refs[2].published_at == datetime(2024, 5, 11, 8, 0, tzinfo=CHINA)
+    assert refs[2].published_at == datetime(2024, 5, 11, 8, 0, tzinfo=SHANGHAI)
 
 
 def test_it_lists_an_atom_feed_using_the_alternate_link(http_server):
     with test_fetcher() as fetcher:
         refs = list_articles(source(http_server, "rss", "/feeds/atom.xml"), fetcher)
     assert [r.url.rsplit("/", 1)[1] for r in refs] == ["a2.html", "a1.html"]
-    assert refs[0].published_at == datetime(2024, 5, 13, 9, 0, tzinfo=CHINA)
-    assert refs[1].published_at == datetime(2024, 5, 12, 9, 0, tzinfo=CHINA)
+    assert refs[0].published_at == datetime(2024, 5, 13, 9, 0, tzinfo=SHANGHAI)
+    assert refs[1].published_at == datetime(2024, 5, 12, 9, 0, tzinfo=SHANGHAI)
 
 
 def test_title_filter_and_max_items_apply_to_feeds(http_server):

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.tz import SHANGHAI
 from ingest.sources import list_articles
-from ingest.sources.base import CHINA
 from ingest.sources.trs import parse_pager
 from tests.sources_helpers import source, test_fetcher
 
@@ -15,7 +15,7 @@ def test_it_reads_the_pages_createpagehtml_announces(http_server):
     names = [r.url.rsplit("/", 1)[1] for r in refs]
     assert names == ["t20240513_s5f2e9a0c1b2d3e4f5a6b7c8d.shtml", "t20240512_3361201.shtml",
                      "t20240510_3360877.shtml", "t20240508_3360500.shtml"]  # fmt: skip
-    assert refs[0].published_at == datetime(2024, 5, 13, 18, 2, tzinfo=CHINA)
+    assert refs[0].published_at == datetime(2024, 5, 13, 18, 2, tzinfo=SHANGHAI)
     assert refs[0].title == "徐州：“343”创新产业集群建设提速"
     paths = [r.path for r in http_server.requests]
     assert paths == ["/trs/xz/index.shtml", "/trs/xz/index_1.shtml", "/trs/xz/index_2.shtml"]  # count = 3

@@ -325,28 +325,3 @@ def containment(part: str, whole_shingles: set[int]) -> float:
     """Share of ``part``'s shingles found in ``whole_shingles`` (1.0 for an empty part)."""
     mine = shingle_set(part)
     return len(mine & whole_shingles) / len(mine) if mine else 1.0
-
-
-# SimHash is kept for the measured comparison in bench/dedupe.py (see the module docstring).
-_SPREAD = [sum(1 << (16 * i) for i in range(8) if (byte >> i) & 1) for byte in range(256)]
-
-
-def simhash(key: str) -> int:
-    """64-bit SimHash over the same shingles (bit counts summed in 16-bit lanes of big integers)."""
-    accs = [0] * 8
-    n = 0
-    for x in shingle_hashes(key):
-        n += 1
-        for j in range(8):
-            accs[j] += _SPREAD[(x >> (8 * j)) & 0xFF]
-    out = 0
-    for j in range(8):
-        acc = accs[j]
-        for i in range(8):
-            if ((acc >> (16 * i)) & 0xFFFF) * 2 > n:
-                out |= 1 << (8 * j + i)
-    return out
-
-
-def hamming(a: int, b: int) -> int:
-    return (a ^ b).bit_count()

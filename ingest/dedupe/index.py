@@ -2,8 +2,7 @@
 
 The tables are shared by every daemon (SQLite or PostgreSQL), so a restart or a second replica sees the same
 history.  Each lookup is one indexed query: (band, hash) pairs on the B-tree ``ix_lsh_bands_key``, chunk hashes
-(content-defined chunks of the text, see ingest.dedupe.fingerprint.chunk_spans) on ``ix_paragraph_hashes_hash`` — the
-table keeps its name ``paragraph_hashes`` from when it held whole-paragraph hashes.  Signatures never change
+(content-defined chunks of the text, see ingest.dedupe.fingerprint.chunk_spans) on ``ix_chunk_hashes_hash``.  Signatures never change
 once stored, so caching them is always safe.
 """
 
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, func, insert, or_, select, tuple_
 from sqlmodel import Session
 
-from store.models import Article, LshBand, ParagraphHash
+from store.models import Article, ChunkHash, LshBand
 
 log = logging.getLogger(__name__)
 _CHUNK = 500  # bound parameter lists: SQLite allows 32766 variables, PostgreSQL 65535
@@ -90,7 +89,7 @@ def chunk_matches(session: Session, hashes: Sequence[int]) -> dict[int, set[int]
     """Article id → the query's chunk hashes that article also has."""
     out: dict[int, set[int]] = {}
     for chunk in _chunks(list(hashes)):
-        stmt = select(ParagraphHash.article_id, ParagraphHash.hash).where(ParagraphHash.hash.in_(chunk))
+        stmt = select(ChunkHash.article_id, ChunkHash.hash).where(ChunkHash.hash.in_(chunk))
         for article_id, h in session.execute(stmt):
             out.setdefault(article_id, set()).add(h)
     return out
@@ -101,10 +100,10 @@ def common_chunks(session: Session, hashes: Sequence[int], min_stories: int = 2)
     common: set[int] = set()
     for chunk in _chunks(list(hashes)):
         stmt = (
-            select(ParagraphHash.hash)
-            .join(Article, Article.id == ParagraphHash.article_id)
-            .where(ParagraphHash.hash.in_(chunk))
-            .group_by(ParagraphHash.hash)
+            select(ChunkHash.hash)
+            .join(Article, Article.id == ChunkHash.article_id)
+            .where(ChunkHash.hash.in_(chunk))
+            .group_by(ChunkHash.hash)
             .having(func.count(func.distinct(func.coalesce(Article.story_id, -Article.id))) >= min_stories)
         )
         common.update(session.execute(stmt).scalars())
@@ -112,7 +111,7 @@ def common_chunks(session: Session, hashes: Sequence[int], min_stories: int = 2)
 
 
 def chunk_hashes_of(session: Session, article_id: int) -> set[int]:
-    stmt = select(ParagraphHash.hash).where(ParagraphHash.article_id == article_id)
+    stmt = select(ChunkHash.hash).where(ChunkHash.article_id == article_id)
     return set(session.execute(stmt).scalars())
 
 
@@ -120,7 +119,7 @@ def chunk_sets(session: Session, article_ids: Iterable[int]) -> dict[int, set[in
     """Article id → all its chunk hashes."""
     out: dict[int, set[int]] = {}
     for chunk in _chunks(list(article_ids)):
-        stmt = select(ParagraphHash.article_id, ParagraphHash.hash).where(ParagraphHash.article_id.in_(chunk))
+        stmt = select(ChunkHash.article_id, ChunkHash.hash).where(ChunkHash.article_id.in_(chunk))
         for article_id, h in session.execute(stmt):
             out.setdefault(article_id, set()).add(h)
     return out
@@ -153,16 +152,13 @@ def write_rows(
     if bands:
         session.execute(insert(LshBand), [{"article_id": article_id, "band": b, "hash": h} for b, h in bands])
     if chunk_hashes:
-        session.execute(insert(ParagraphHash), [{"article_id": article_id, "hash": h} for h in chunk_hashes])
+        session.execute(insert(ChunkHash), [{"article_id": article_id, "hash": h} for h in chunk_hashes])
 
 
-def delete_rows(session: Session, *, keep_chunks_of: Sequence[int] = ()) -> None:
-    """Empty the index; chunk rows of articles whose bodies are gone are kept (they cannot be recomputed)."""
+def delete_rows(session: Session) -> None:
+    """Empty the index (before a rebuild)."""
     session.execute(delete(LshBand))
-    stmt = delete(ParagraphHash)
-    if keep_chunks_of:
-        stmt = stmt.where(ParagraphHash.article_id.not_in(list(keep_chunks_of)))
-    session.execute(stmt)
+    session.execute(delete(ChunkHash))
 
 
 def _chunks(items: list[int]) -> Iterable[list[int]]:

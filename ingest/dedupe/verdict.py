@@ -18,11 +18,7 @@ Chunks found in two or more stories are site boilerplate: they count for nothing
 A match becomes an ``update`` when this article has substantial prose paragraphs whose text the earlier one does
 not have (their indexes in Article.new_paragraphs); otherwise it is a ``duplicate``.  A paragraph lying mostly in
 chunks the earlier article has is never new; the others are checked against the earlier text (≤ 50% of their
-shingles there).  Once the earlier body is purged only its chunk hashes remain, and an edited sentence breaks its
-chunk just as new text does: then a paragraph counts as new only when no known chunk touches it.  That keeps a
-light edit from passing for an update more often than not, but is exact only to chunk precision: with every body
-purged (``python -m bench.dedupe --purged``) recall stays 0.96, the kind (duplicate/update) is right for 144 of
-211 matches and the new paragraphs exactly right for 17 of 38 updates (bodies stored: 220/220 and 40/40).
+shingles there).
 
 Why chunks and not whole-paragraph hashes (the previous method): reposts re-wrap paragraphs — a portal's
 excerpt joins neighbours and splits long ones — and every re-wrapped paragraph hashes differently.  On the
@@ -57,6 +53,7 @@ from ingest.dedupe.fingerprint import (
     similarity,
 )
 from ingest.dedupe.stories import assign_story
+from ingest.extract.split import split_seed_document
 from store.models import Article, LshBand
 
 log = logging.getLogger(__name__)
@@ -67,7 +64,6 @@ MIN_NEW_PARAGRAPH = 20  # characters of matching key for a paragraph to count as
 _MIN_THEIRS = 0.3  # share of the earlier article's paragraphs a truncated copy must carry…
 _MIN_SHARED_CHARS = 300  # …unless it carries this much of its text verbatim (an excerpt of a long article)
 _NOVEL_BELOW = 0.5  # a paragraph whose shingles are at most this much in the earlier text is new
-_NOVEL_PURGED = 0.0  # body purged: a paragraph no known chunk covers is new (see _new_paragraphs)
 _MAX_CONTAINMENT_CANDIDATES = 20
 _MAX_TEXT_CHECKS = 3  # earlier bodies read and compared per check (the candidates sharing the most chunks)
 _PROSE_RE = re.compile(r"[，。；！？,;!?]")
@@ -214,7 +210,7 @@ class DedupeIndex:
     def _earlier_fingerprint(
         self, session: Session, article_id: int, cache: dict[int, Fingerprint | None]
     ) -> Fingerprint | None:
-        """An earlier article's fingerprint from its body (None when the body was purged)."""
+        """An earlier article's fingerprint from its stored body (None for an empty body)."""
         if article_id not in cache:
             body = session.execute(select(Article.body).where(Article.id == article_id)).scalar()
             cache[article_id] = fingerprint(body.split("\n")) if body else None
@@ -245,18 +241,12 @@ class DedupeIndex:
         if not candidates:
             return []
         earlier = self._earlier_fingerprint(session, of_id, earlier_fps)
-        if earlier is None:
-            # Body purged: only the chunk hashes remain.  An edited sentence breaks its chunk as new text does,
-            # so only a paragraph no known chunk touches at all counts as new (an added paragraph is one; an edited
-            # one keeps the known chunks of its other sentences).  A short old paragraph lying wholly inside the
-            # chunk broken by an edit or an insertion is still reported: novelty is known to chunk precision.
-            return [i for i in candidates if _covered(spans[i], known_spans) <= _NOVEL_PURGED]
-        earlier_shingles = shingle_set(earlier.key)
+        earlier_shingles = shingle_set(earlier.key) if earlier is not None else set()
         return [i for i in candidates if containment(fp.paragraph_keys[i], earlier_shingles) <= _NOVEL_BELOW]
 
     # -- writing
 
-    def ingest(self, session: Session, article: Article, paragraphs: list[str]) -> Verdict:
+    def store_article(self, session: Session, article: Article, paragraphs: list[str]) -> Verdict:
         """Judge a new, unsaved article, store it with its verdict and fingerprints, and put it in its story."""
         fp = fingerprint(paragraphs, article.title)
         verdict = self._check(session, fp, paragraphs, article.canonical_url)
@@ -284,13 +274,8 @@ class DedupeIndex:
         return verdict
 
     def rebuild(self, session: Session) -> int:
-        """Recompute fingerprints and index rows from stored articles; returns the number of articles indexed.
-
-        Articles whose body was purged keep their stored signature (its bands are rewritten) and their chunk
-        rows, since neither can be recomputed without the text.
-        """
-        purged = list(session.execute(select(Article.id).where(Article.body == "")).scalars())
-        idx.delete_rows(session, keep_chunks_of=purged)
+        """Recompute fingerprints and index rows from stored articles; returns the number of articles indexed."""
+        idx.delete_rows(session)
         self.cache.clear()
         ids = list(session.execute(select(Article.id).order_by(Article.id)).scalars())
         for start in range(0, len(ids), 500):
@@ -304,33 +289,21 @@ class DedupeIndex:
         return count
 
     def _reindex(self, session: Session, article: Article) -> None:
-        if article.body:
-            fp = fingerprint(article.body.split("\n"), article.title)
-            article.text_hash, article.signature = fp.text_hash, fp.signature
-            session.add(article)
-            bands, hashes = fp.bands, fp.chunk_hashes
-        else:
-            bands = Fingerprint("", "", article.signature, []).bands if article.signature else []
-            hashes = []
-        # As in ingest(): exact copies (similarity 1.0 duplicates) add no rows.
+        fp = fingerprint(article.body.split("\n") if article.body else [], article.title)
+        article.text_hash, article.signature = fp.text_hash, fp.signature
+        session.add(article)
+        # As in store_article(): exact copies (similarity 1.0 duplicates) add no rows.
         if article.verdict != "duplicate" or article.similarity is None or article.similarity < 1.0:
-            idx.write_rows(session, article.id or 0, bands, hashes)
+            idx.write_rows(session, article.id or 0, fp.bands, fp.chunk_hashes)
 
 
 def index_seed_articles(session: Session, index: DedupeIndex, seeds_dir: Path) -> dict[int, str]:
     """Index every seed article of ``seeds_dir`` (no classification); returns Article.id → "<file stem>#<index>"."""
-    try:
-        from ingest.extract.split import split_seed_document
-    except ImportError:  # the splitter not there yet: one article per file
-        split_seed_document = None  # type: ignore[assignment]
     names: dict[int, str] = {}
     for path in sorted(seeds_dir.glob("*.txt")):
         text = path.read_text(encoding="utf-8")
-        if split_seed_document is not None:
-            parts = [(s.index, s.title, list(s.paragraphs)) for s in split_seed_document(text)]
-        else:
-            parts = [(0, path.stem, [p.strip() for p in text.splitlines() if p.strip()])]
-        for i, title, paragraphs in parts:
+        for part in split_seed_document(text):
+            i, title, paragraphs = part.index, part.title, list(part.paragraphs)
             ref = f"{path.stem}#{i}"
             article = Article(
                 source_name="seed",
@@ -342,7 +315,7 @@ def index_seed_articles(session: Session, index: DedupeIndex, seeds_dir: Path) -
                 seed_ref=ref,
                 alertable=False,
             )
-            index.ingest(session, article, paragraphs)
+            index.store_article(session, article, paragraphs)
             names[article.id or 0] = ref
     return names
 

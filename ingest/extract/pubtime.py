@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from core.tz import SHANGHAI
 
 # Meta names and properties that carry a publish time, best first.
 PUBTIME_META_KEYS = (

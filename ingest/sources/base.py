@@ -8,13 +8,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
+from core.tz import SHANGHAI
 from ingest.extract.charset import decode_html
+from ingest.extract.pubtime import date_from_url
 from ingest.fetch.urls import absolute_url, canonical_url, host_allowed, host_of
 from ingest.sources.config import SourceConfig
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from ingest.fetch.http import Fetcher, Response
 
 log = logging.getLogger(__name__)
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
@@ -152,9 +152,9 @@ def parse_date(
     if month_day and not any(regex.search(text) for regex in _DATE_RES):
         match = _MONTH_DAY_RE.search(text)
         if match:
-            now = (today or datetime.now(CHINA)).astimezone(CHINA)
+            now = (today or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
             try:
-                value = datetime(now.year, int(match["m"]), int(match["d"]), tzinfo=CHINA)
+                value = datetime(now.year, int(match["m"]), int(match["d"]), tzinfo=SHANGHAI)
             except ValueError:
                 return None
             if value - now > timedelta(days=1):
@@ -167,27 +167,8 @@ def parse_date(
                 return datetime(
                     int(parts["y"]), int(parts["m"]), int(parts["d"]),
                     int(parts.get("H") or 0), int(parts.get("M") or 0), int(parts.get("S") or 0),
-                    tzinfo=CHINA,
+                    tzinfo=SHANGHAI,
                 )  # fmt: skip
-            except ValueError:
-                continue
-    return None
-
-
-_URL_DATE_RES = (
-    re.compile(r"/art/(?P<y>20\d{2})/(?P<m>\d{1,2})/(?P<d>\d{1,2})/"),  # Hanweb
-    re.compile(r"/t(?P<y>20\d{2})(?P<m>\d{2})(?P<d>\d{2})_"),  # TRS
-    re.compile(r"/(?P<y>20\d{2})(?P<m>\d{2})/(?P<d>\d{2})/"),  # e-paper
-    re.compile(r"/(?P<y>20\d{2})-?(?P<m>\d{2})-?(?P<d>\d{2})/"),  # Epoint and others
-)
-
-
-def date_from_url(url: str) -> datetime | None:
-    for regex in _URL_DATE_RES:
-        match = regex.search(url)
-        if match:
-            try:
-                return datetime(int(match["y"]), int(match["m"]), int(match["d"]), tzinfo=CHINA)
             except ValueError:
                 continue
     return None

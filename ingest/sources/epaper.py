@@ -15,8 +15,9 @@ import logging
 import re
 from datetime import datetime, timedelta
 
+from core.tz import SHANGHAI
 from ingest.fetch.http import Fetcher, FetchError
-from ingest.sources.base import CHINA, ArticleRef, element_text, fetch_text, parse_html, resolve_link
+from ingest.sources.base import ArticleRef, element_text, fetch_text, parse_html, resolve_link
 from ingest.sources.config import SourceConfig
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def issue_url(source: SourceConfig, day: datetime) -> str:
 
 
 def list_epaper(source: SourceConfig, fetcher: Fetcher, *, now: datetime | None = None) -> list[ArticleRef]:
-    today = (now or datetime.now(CHINA)).astimezone(CHINA)
+    today = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
     fallback = int(source.options.get("fallback_days", 1))
     last_error: FetchError | None = None
     for back in range(fallback + 1):
@@ -48,7 +49,7 @@ def list_epaper(source: SourceConfig, fetcher: Fetcher, *, now: datetime | None 
 
 
 def _list_issue(source: SourceConfig, fetcher: Fetcher, first_node: str, day: datetime) -> list[ArticleRef]:
-    day_start = datetime(day.year, day.month, day.day, tzinfo=CHINA)
+    day_start = datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
     queue = [first_node]
     visited: set[str] = set()
     refs: dict[str, ArticleRef] = {}

@@ -24,10 +24,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from ingest.extract.pubtime import date_from_url
 from ingest.fetch.http import Fetcher, FetchError, PermanentFetchError
 from ingest.sources.base import (
     ArticleRef,
-    date_from_url,
     fetch_text,
     parse_date,
     parse_html,

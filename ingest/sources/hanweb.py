@@ -19,10 +19,10 @@ from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from ingest.extract.charset import decode_html
+from ingest.extract.pubtime import date_from_url
 from ingest.fetch.http import Fetcher, FetchError
 from ingest.sources.base import (
     ArticleRef,
-    date_from_url,
     element_text,
     fetch_text,
     link_title,

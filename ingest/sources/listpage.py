@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
+from ingest.extract.pubtime import date_from_url
 from ingest.fetch.http import Fetcher, FetchError
 from ingest.sources.base import (
     ArticleRef,
-    date_from_url,
     element_text,
     fetch_text,
     link_title,

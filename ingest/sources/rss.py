@@ -9,8 +9,9 @@ from typing import Any
 
 from lxml import etree
 
+from core.tz import SHANGHAI
 from ingest.fetch.http import Fetcher, PermanentFetchError
-from ingest.sources.base import CHINA, ArticleRef, parse_date, resolve_link
+from ingest.sources.base import ArticleRef, parse_date, resolve_link
 from ingest.sources.config import SourceConfig
 
 log = logging.getLogger(__name__)
@@ -105,5 +106,5 @@ def _feed_date(text: str | None) -> datetime | None:
         except ValueError:
             return parse_date(text)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=CHINA)
-    return value.astimezone(CHINA)
+        value = value.replace(tzinfo=SHANGHAI)
+    return value.astimezone(SHANGHAI)

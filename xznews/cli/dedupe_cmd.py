@@ -69,7 +69,7 @@ def check(
                         body="\n".join(paragraphs),
                         text_hash="",
                     )
-                    verdict = index.ingest(session, article, paragraphs)
+                    verdict = index.store_article(session, article, paragraphs)
                     assert article.id is not None
                     names[article.id] = ext_id
                 of = names.get(verdict.of_id) if verdict.of_id is not None else None

@@ -10,10 +10,10 @@ import typer
 from sqlmodel import Session, select
 
 from core.errors import ConfigError
+from core.tz import SHANGHAI
 from ingest.fetch.http import Fetcher, FetchError
 from ingest.health import is_flagged
 from ingest.sources import ArticleRef, SourceConfig, list_articles, load_sources, sniff_family
-from ingest.sources.base import CHINA
 from ingest.sources.epaper import issue_url
 from store.models import Source
 from xznews.cli.common import get_engine, get_settings, print_json
@@ -87,7 +87,7 @@ def _health_record(cfg: SourceConfig, row: Source | None, now: datetime) -> dict
 def _short(iso: str | None) -> str:
     if not iso:
         return "never"
-    return datetime.fromisoformat(iso).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def sources_check(
@@ -111,7 +111,7 @@ def sources_check(
                 settings.sources_file, "sources", f"no source named {name!r} (configured: {known})"
             )
         source = configs[name]
-    now = datetime.now(CHINA)
+    now = datetime.now(SHANGHAI)
     result: dict[str, Any] = {
         "source": source.name,
         "kind": source.kind,
