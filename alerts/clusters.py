@@ -48,7 +48,7 @@ _OTHER_INFO = ClusterInfo(OTHER, "other", "其他", 99)
 def cluster_table() -> dict[str, ClusterInfo]:
     """Clusters by id, in 343 order."""
     try:
-        from ingest.classify.lexicon import load_lexicon
+        from ingest.classify import load_lexicon
 
         lexicon = load_lexicon()
         table = {c.id: ClusterInfo(c.id, c.tier, c.name_zh, c.order) for c in lexicon.clusters}

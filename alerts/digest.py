@@ -19,8 +19,8 @@ from sqlmodel import Session, col, select
 from alerts.clusters import OTHER, cluster_info, cluster_table
 from alerts.match import Match
 from core.tz import SHANGHAI
-from ingest.dedupe.stories import sites_of, story_members
-from store.models import Article, Story, Subscription
+from ingest.dedupe import sites_of, story_members
+from store import Article, Story, Subscription
 
 BRAND = "徐州产业动态"
 _SENTENCE = re.compile(r"[^。！？!?；]*[。！？!?；]+[”’」』）)]?|[^。！？!?；]+$")

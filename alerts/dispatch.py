@@ -60,8 +60,7 @@ from alerts.schedule import anchor_of, is_due, next_due
 from alerts.subscribers import unsubscribe_mailto, unsubscribe_url
 from core.errors import PermanentError, TransientError
 from core.settings import Settings
-from store.db import session_scope
-from store.models import Delivery, Source, Subscriber, Subscription, utcnow
+from store import Delivery, Source, Subscriber, Subscription, session_scope, utcnow
 
 log = logging.getLogger(__name__)
 

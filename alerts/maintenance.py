@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlmodel import col
 
-from store.db import session_scope
-from store.models import Delivery
+from store import Delivery, session_scope
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from store.models import Article, Subscription
+from store import Article, Subscription
 
 log = logging.getLogger(__name__)
 

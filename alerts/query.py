@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ingest.classify.lexicon import Lexicon, fold_case, load_lexicon
+from ingest.classify import Lexicon, fold_case, load_lexicon
 from ingest.normalize import normalize_text, to_simplified
 
 _OR = "|｜"

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from store.models import Article, Delivery, Source, Subscriber, Subscription
+from store import Article, Delivery, Source, Subscriber, Subscription
 
 
 def _iso(value: Any) -> str | None:

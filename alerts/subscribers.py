@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from core.errors import XznewsError
 from core.settings import Settings
-from store.models import Subscriber, Subscription, utcnow
+from store import Subscriber, Subscription, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from alerts import schedule
 from alerts.bots import BotSpecError, parse_bot
 from alerts.clusters import cluster_ids
 from core.errors import XznewsError
-from store.models import Subscriber, Subscription
+from store import Subscriber, Subscription
 
 log = logging.getLogger(__name__)
 

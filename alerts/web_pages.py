@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from alerts.digest import BRAND
 from alerts.render import TEMPLATES
 from alerts.subscribers import confirm, unsubscribe_by_token
-from store.models import Subscriber
+from store import Subscriber
 
 log = logging.getLogger(__name__)
 

@@ -18,17 +18,13 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from core.settings import Settings
-from ingest.classify.clusters import Classification, classify
-from ingest.classify.lexicon import Lexicon, load_lexicon
-from ingest.dedupe.verdict import DedupeIndex
-from ingest.extract.article import Extracted, extract_articles
-from ingest.fetch.http import Fetcher, FetchError
-from ingest.fetch.urls import canonical_url
+from ingest.classify import Classification, Lexicon, classify, load_lexicon
+from ingest.dedupe import DedupeIndex
+from ingest.extract import Extracted, extract_articles
+from ingest.fetch import Fetcher, FetchError, canonical_url
 from ingest.health import is_due, record_run
 from ingest.sources import ArticleRef, SourceConfig, list_articles, load_sources
-from store.db import session_scope
-from store.locks import dedupe_session
-from store.models import Article, Source
+from store import Article, Source, dedupe_session, session_scope
 
 log = logging.getLogger(__name__)
 

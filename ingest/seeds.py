@@ -9,12 +9,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from ingest.classify.clusters import classify
-from ingest.dedupe.verdict import DedupeIndex
-from ingest.extract.split import split_seed_document
+from ingest.classify import classify
+from ingest.dedupe import DedupeIndex
+from ingest.extract import split_seed_document
 from ingest.pipeline import classified_article
-from store.locks import dedupe_session
-from store.models import Article
+from store import Article, dedupe_session
 
 log = logging.getLogger(__name__)
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"

@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from core.settings import Settings
-from store.locks import job_lock
+from store import job_lock
 from xznews.lifecycle import wait_for_stop
 
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 
 from core.errors import XznewsError
 from core.settings import FetchSettings, Settings, SmtpSettings, load_settings
-from ingest.classify.lexicon import CLUSTER_IDS
-from store.db import init_db, make_engine, session_scope
+from ingest.classify import CLUSTER_IDS
+from store import init_db, make_engine, session_scope
 from xznews.demo_server import DemoSite
 
 # (name, CMS family, path on the fixture site, family options)

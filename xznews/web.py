@@ -34,7 +34,7 @@ from sqlmodel import Session
 from alerts import web_pages
 from alerts.web_pages import Page
 from core.settings import Settings
-from store.db import session_scope
+from store import session_scope
 from xznews.lifecycle import wait_for_stop
 
 log = logging.getLogger(__name__)

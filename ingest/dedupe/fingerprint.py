@@ -37,7 +37,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ingest.extract import boilerplate
+from ingest.extract import is_footer_start, is_furniture
 from ingest.normalize import normalize_text
 
 SHINGLE = 5  # characters per shingle of the matching key
@@ -131,7 +131,7 @@ def is_repost_furniture(line: str) -> bool:
         _REPOST_LINE_RE.match(compact) or _TRANSFER_RE.match(compact)
     ):
         return True
-    return boilerplate.is_furniture(compact) or boilerplate.is_footer_start(compact)
+    return is_furniture(compact) or is_footer_start(compact)
 
 
 def strip_spam(text: str) -> str:

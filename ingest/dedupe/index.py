@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, func, insert, or_, select, tuple_
 from sqlmodel import Session
 
-from store.models import Article, ChunkHash, LshBand
+from store import Article, ChunkHash, LshBand
 
 log = logging.getLogger(__name__)
 _CHUNK = 500  # bound parameter lists: SQLite allows 32766 variables, PostgreSQL 65535

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from store.models import Article, Story
+from store import Article, Story
 
 log = logging.getLogger(__name__)
 

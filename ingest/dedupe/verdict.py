@@ -53,8 +53,8 @@ from ingest.dedupe.fingerprint import (
     similarity,
 )
 from ingest.dedupe.stories import assign_story
-from ingest.extract.split import split_seed_document
-from store.models import Article, LshBand
+from ingest.extract import split_seed_document
+from store import Article, LshBand
 
 log = logging.getLogger(__name__)
 

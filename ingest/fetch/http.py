@@ -34,10 +34,10 @@ from core.errors import PermanentError, TransientError, XznewsError
 from core.settings import FetchSettings
 from ingest.fetch.robots import RobotsCache
 from ingest.fetch.urls import host_allowed, host_of, host_twins
-from store.models import HttpCache
+from store import HttpCache
 
 if TYPE_CHECKING:
-    from ingest.sources.config import SourceConfig
+    from ingest.sources import SourceConfig
 
 log = logging.getLogger(__name__)
 

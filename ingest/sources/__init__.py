@@ -1,7 +1,16 @@
-"""Where article URLs come from: one adapter per CMS family, each site a few lines of config/sources.toml."""
+"""Sources: where article URLs come from, one adapter per CMS family.  In: a source's config; out: ArticleRefs."""
 
-from ingest.sources.base import ArticleRef, list_articles
-from ingest.sources.config import KINDS, SourceConfig, load_sources
-from ingest.sources.sniff import Sniffed, sniff_family
+from core.lazy import exports
 
-__all__ = ["KINDS", "ArticleRef", "Sniffed", "SourceConfig", "list_articles", "load_sources", "sniff_family"]
+_NAMES = {
+    "ArticleRef": "base",
+    "list_articles": "base",
+    "KINDS": "config",
+    "SourceConfig": "config",
+    "load_sources": "config",
+    "Sniffed": "sniff",
+    "sniff_family": "sniff",
+    "issue_url": "epaper",
+}
+__all__ = sorted(_NAMES)
+__getattr__, __dir__ = exports(__name__, _NAMES)

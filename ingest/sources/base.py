@@ -14,15 +14,14 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from core.tz import SHANGHAI
-from ingest.extract.charset import decode_html
-from ingest.extract.pubtime import date_from_url
-from ingest.fetch.urls import absolute_url, canonical_url, host_allowed, host_of
+from ingest.extract import date_from_url, decode_html
+from ingest.fetch import absolute_url, canonical_url, host_allowed, host_of
 from ingest.sources.config import SourceConfig
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ingest.fetch.http import Fetcher, Response
+    from ingest.fetch import Fetcher, Response
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from core.errors import ConfigError
 from core.settings import read_toml
-from ingest.fetch.urls import host_twins
+from ingest.fetch import host_twins
 
 KINDS = ("rss", "listpage", "hanweb", "epoint", "trs", "epaper")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")

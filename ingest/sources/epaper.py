@@ -16,7 +16,7 @@ import re
 from datetime import datetime, timedelta
 
 from core.tz import SHANGHAI
-from ingest.fetch.http import Fetcher, FetchError
+from ingest.fetch import Fetcher, FetchError
 from ingest.sources.base import ArticleRef, element_text, fetch_text, parse_html, resolve_link
 from ingest.sources.config import SourceConfig
 

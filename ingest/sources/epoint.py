@@ -24,8 +24,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from ingest.extract.pubtime import date_from_url
-from ingest.fetch.http import Fetcher, FetchError, PermanentFetchError
+from ingest.extract import date_from_url
+from ingest.fetch import Fetcher, FetchError, PermanentFetchError
 from ingest.sources.base import (
     ArticleRef,
     fetch_text,

@@ -18,9 +18,8 @@ import re
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
-from ingest.extract.charset import decode_html
-from ingest.extract.pubtime import date_from_url
-from ingest.fetch.http import Fetcher, FetchError
+from ingest.extract import date_from_url, decode_html
+from ingest.fetch import Fetcher, FetchError
 from ingest.sources.base import (
     ArticleRef,
     element_text,

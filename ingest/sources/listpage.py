@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
-from ingest.extract.pubtime import date_from_url
-from ingest.fetch.http import Fetcher, FetchError
+from ingest.extract import date_from_url
+from ingest.fetch import Fetcher, FetchError
 from ingest.sources.base import (
     ArticleRef,
     element_text,

@@ -10,7 +10,7 @@ from typing import Any
 from lxml import etree
 
 from core.tz import SHANGHAI
-from ingest.fetch.http import Fetcher, PermanentFetchError
+from ingest.fetch import Fetcher, PermanentFetchError
 from ingest.sources.base import ArticleRef, parse_date, resolve_link
 from ingest.sources.config import SourceConfig
 

@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 from urllib.parse import urljoin
 
-from ingest.fetch.http import Fetcher, FetchError
+from ingest.fetch import Fetcher, FetchError
 from ingest.sources.base import ArticleRef, fetch_text, parse_html, refs_from_anchors, select
 from ingest.sources.config import SourceConfig
 

@@ -18,8 +18,7 @@ from alerts.render import render_digest
 from alerts.status import collect_status
 from alerts.subscriptions import SubscriptionSpec, check_keywords, create_subscription
 from core.errors import XznewsError
-from store.db import session_scope
-from store.models import Subscriber, Subscription, utcnow
+from store import Subscriber, Subscription, session_scope, utcnow
 from xznews.cli.common import get_engine, get_settings, print_json
 
 watch_app = typer.Typer(help="Watched keywords of a subscription: add, remove, list.", no_args_is_help=True)

@@ -9,8 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ingest.classify.clusters import Classification, classify
-from ingest.classify.lexicon import Lexicon, LexiconError, load_lexicon
+from ingest.classify import Classification, Lexicon, LexiconError, classify, load_lexicon
 
 
 class InputError(Exception):
@@ -113,12 +112,8 @@ def read_article_file(path: Path) -> tuple[str, str]:
 
 
 def _read_html(data: bytes) -> tuple[str, str]:
-    try:
-        from ingest.extract.article import extract_article
-    except ImportError as exc:
-        raise InputError(
-            "HTML input needs ingest.extract.article, which is not available in this build"
-        ) from exc
+    from ingest.extract import extract_article
+
     extracted = extract_article(data)
     return extracted.title, "\n".join(extracted.paragraphs)
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from core.settings import Settings, load_settings
-from store.db import init_db, make_engine
+from store import init_db, make_engine
 
 
 def setup_logging(level: str = "INFO") -> None:

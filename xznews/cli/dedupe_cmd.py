@@ -41,9 +41,8 @@ def check(
     Prints one JSON line per input: {"id", "verdict": new|duplicate|update, "of": earlier id or seed id or null,
     "similarity"}.  Seed articles are named "<file stem>#<index>".  The configured database is never touched.
     """
-    from ingest.dedupe.verdict import DedupeIndex, index_seed_articles
-    from store.db import init_db, make_engine, session_scope
-    from store.models import Article
+    from ingest.dedupe import DedupeIndex, index_seed_articles
+    from store import Article, init_db, make_engine, session_scope
 
     items = _read_jsonl(jsonl)
     with tempfile.TemporaryDirectory(prefix="xznews-dedupe-") as tmp:
@@ -84,8 +83,8 @@ def rebuild(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Rebuild the dedupe index (LSH bands, paragraph hashes, fingerprints) of the configured database."""
-    from ingest.dedupe.verdict import DedupeIndex
-    from store.db import session_scope
+    from ingest.dedupe import DedupeIndex
+    from store import session_scope
 
     engine = get_engine()
     with session_scope(engine) as session:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ingest.extract.article import Extracted, extract_article
+from ingest.extract import Extracted, extract_article
 
 
 class InputError(Exception):
@@ -83,7 +83,7 @@ def _read_file(path: str) -> bytes:
 
 def _fetch(url: str) -> tuple[bytes, str, str | None]:
     """The service's own fetcher and its limits (timeouts, byte cap, redirects on the same host, robots.txt)."""
-    from ingest.fetch.http import Fetcher, FetchError
+    from ingest.fetch import Fetcher, FetchError
     from xznews.cli.common import get_settings
 
     try:

@@ -11,11 +11,10 @@ from sqlmodel import Session, select
 
 from core.errors import ConfigError
 from core.tz import SHANGHAI
-from ingest.fetch.http import Fetcher, FetchError
+from ingest.fetch import Fetcher, FetchError
 from ingest.health import is_flagged
-from ingest.sources import ArticleRef, SourceConfig, list_articles, load_sources, sniff_family
-from ingest.sources.epaper import issue_url
-from store.models import Source
+from ingest.sources import ArticleRef, SourceConfig, issue_url, list_articles, load_sources, sniff_family
+from store import Source
 from xznews.cli.common import get_engine, get_settings, print_json
 
 _FAMILIES_WITH_RULES = {"hanweb", "epoint", "trs", "epaper"}  # extraction has family-specific selectors
@@ -173,11 +172,8 @@ def _ref_record(ref: ArticleRef) -> dict[str, Any]:
 
 def _check_article(fetcher: Fetcher, source: SourceConfig, ref: ArticleRef, listing: str) -> dict[str, Any]:
     record = _ref_record(ref)
-    try:
-        from ingest.extract.article import extract_article
-    except ImportError:
-        record["error"] = "article extraction (ingest.extract.article) is not available in this build"
-        return record
+    from ingest.extract import extract_article
+
     try:
         response = fetcher.get(ref.url, source=source, referer=listing)
     except FetchError as exc:
