@@ -88,3 +88,30 @@ def test_customers_named_with_their_products_stay_mentions():
     )
     assert clusters == ["ic_ict"]
     assert "green_energy" in mentions
+
+
+def test_a_reposts_related_news_links_are_not_its_topics():
+    clusters, mentions = topics_and_mentions(
+        "睢宁县一纺织项目竣工投产",
+        "当前位置：首页>县区动态\n睢宁县一家纺织企业年产3万吨差别化纤维项目竣工投产，总投资5.8亿元。\n"
+        "企业负责人说，项目达产后年销售收入可达12亿元。\n上一篇：我县新能源汽车下乡活动启动\n"
+        "下一篇：全市储能电站项目观摩会召开\n相关阅读\n徐工新一代电动装载机下线\n我市光伏组件出口创新高",
+    )
+    assert clusters == ["textiles"] and mentions == []
+
+
+def test_a_contest_of_rescue_teams_is_not_the_safety_industry():
+    result = classify(
+        "徐州举办应急救援技能竞赛",
+        "全市消防、矿山、电力等行业的26支救援队伍参加应急救援技能竞赛，比赛设置绳索救援、破拆救援等科目。",
+    )
+    assert result.clusters == [] and result.development < 0.5
+
+
+def test_the_industry_before_yong_is_the_application():
+    clusters, _ = topics_and_mentions(
+        "工程机械用高强钢实现本地供应",
+        "一家特钢企业的耐磨钢板通过徐工集团认证，开始批量供应挖掘机和起重机结构件。\n"
+        "过去，工程机械用高强钢主要从外地采购。公司投资3亿元改造轧钢生产线，高强钢年产能达到30万吨。",
+    )
+    assert clusters == ["steel"]

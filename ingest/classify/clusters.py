@@ -17,6 +17,7 @@ Relevance to Xuzhou is read from place names; an article from a Xuzhou outlet of
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from bisect import bisect_right
@@ -37,6 +38,7 @@ from ingest.classify.lexicon import (
     TermMatcher,
     load_lexicon,
 )
+from ingest.extract import is_footer_start, is_furniture, is_tail_start
 from ingest.normalize import normalize_text
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,9 @@ _FIGURE_RE = re.compile(
 # from the marker to the end of the clause, or to the 的 that closes a modifier ("面向矿山的挖掘机" is about
 # excavators).  "供应链" and "供应商" are not markers.
 _APPLICATION_RE = re.compile(
-    r"(?:用于|应用于|运用于|适用于|广泛应用|面向|服务于|供应(?!链|商)|供货给|提供给|销往|下游)[^，。；,;！？!?的]*"
+    r"(?:用于|应用于|运用于|适用于|广泛应用|面向|服务于|供应(?!链|商)|供货给|提供给|销往|下游|开拓|进军|打入|满足"
+    r"|通过(?=[^，。；,;]{1,12}认证)|进入(?=[^，。；,;]{1,16}供应链))"
+    r"[^，。；,;！？!?的]*"
 )
 APPLICATION_SHARE = 0.25  # what a term in such a phrase still weighs
 # A project's stage (签约, 开工, 投产, 下线…) is what clusters-343.md calls an event: a sentence with one reports
@@ -143,15 +147,30 @@ def find_by_sentence(matcher: TermMatcher, title: str, body: str, method: Method
     return out + sentences
 
 
+def article_text(text: str) -> str:
+    """The text without the page furniture a repost carries (breadcrumbs, 上一篇/下一篇, share bars, and the
+    related-news links after the article), whose headlines would otherwise count as the article's topics."""
+    lines = text.split("\n")
+    kept = []
+    for i, line in enumerate(lines):
+        key = line.strip().replace(" ", "")
+        if is_footer_start(key) or (i >= len(lines) // 2 and is_tail_start(key)):
+            break
+        if not is_furniture(key):
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def _applied(text: str, matches: list[Match]) -> set[int]:
     """Starts of the matches that sit in a customer or application phrase (用于工程机械、风电等领域)."""
     if not matches:
         return set()
+    # "工程机械用高强钢", "光伏用银浆": a term, 用, and the product's term right after it.
+    out = {a.start for a, b in itertools.pairwise(matches) if b.start == a.end + 1 and text[a.end] == "用"}
     spans = [(m.start(), m.end()) for m in _APPLICATION_RE.finditer(text)]
     if not spans:
-        return set()
+        return out
     starts = [a for a, _ in spans]
-    out = set()
     for match in matches:
         i = bisect_right(starts, match.start) - 1
         if i >= 0 and match.start < spans[i][1]:
@@ -167,7 +186,7 @@ def classify(
     outlet, so that 我市/全市/本报讯 count as Xuzhou (other cities named in the text still count against)."""
     lexicon = lexicon or load_lexicon()
     title, text = normalize_text(title), normalize_text(text)
-    found = find_by_sentence(lexicon.cluster_matcher, title, text, method)
+    found = find_by_sentence(lexicon.cluster_matcher, title, article_text(text), method)
 
     raw: dict[str, float] = defaultdict(float)
     named: set[str] = set()
@@ -229,8 +248,13 @@ def classify(
         cid: max(0.0, raw[cid]) * min(1.0, SPREAD_BASE + SPREAD_STEP * spread[cid]) for cid in CLUSTER_IDS
     }
     top = max(effective.values(), default=0.0)
+    xuzhou, development = _relevance(lexicon, title, text, method, effective, home)
+    # News that is not about development (a contest, a drill, a festival) reports on no industry, whatever
+    # words it uses (clusters-343.md: sports, tourism… are none); the industry's words there are mentions.
     clusters = [
-        cid for cid in CLUSTER_IDS if effective[cid] >= TOPIC_THRESHOLD and effective[cid] >= DOMINANCE * top
+        cid
+        for cid in CLUSTER_IDS
+        if effective[cid] >= TOPIC_THRESHOLD and effective[cid] >= DOMINANCE * top and development >= 0.5
     ]
     mentions = [
         cid
@@ -238,7 +262,6 @@ def classify(
         if cid not in clusters and (cid in named or _positive_evidence(counts[cid]) >= MENTION_MIN)
     ]
     details = {cid: _evidence(counts[cid], lexicon.display) for cid in CLUSTER_IDS if counts[cid]}
-    xuzhou, development = _relevance(lexicon, title, text, method, effective, home)
     return Classification(
         clusters=clusters,
         mentions=mentions,
