@@ -250,3 +250,21 @@ def test_a_malformed_or_shared_cache_is_rebuilt_not_trusted(tmp_path, monkeypatc
     assert "徐州" in tokenizer.FREQ and "malformed" in caplog.text
     os.chmod(cache, 0o777)
     assert segment._read(path) is None and "writable by others" in caplog.text
+
+
+def test_the_reference_path_segments_each_text_of_an_article_once(monkeypatch):
+    from ingest.classify.clusters import classify
+    from ingest.classify.lexicon import clear_segmentation_cache, lexicon_tokenizer
+
+    tokenizer = lexicon_tokenizer(load_lexicon())
+    cuts: list[str] = []
+    real_cut = type(tokenizer).cut
+
+    def counting_cut(self, sentence, *args, **kwargs):
+        cuts.append(sentence)
+        return real_cut(self, sentence, *args, **kwargs)
+
+    monkeypatch.setattr(type(tokenizer), "cut", counting_cut)
+    clear_segmentation_cache()
+    classify("徐工起重机出口", "徐州经开区的徐工重型发运起重机。\n项目总投资5亿元。", method="jieba")
+    assert len(cuts) == 2  # the title and the body, shared by the cluster and the relevance matcher

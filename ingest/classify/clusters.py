@@ -186,7 +186,8 @@ def classify(
     outlet, so that 我市/全市/本报讯 count as Xuzhou (other cities named in the text still count against)."""
     lexicon = lexicon or load_lexicon()
     title, text = normalize_text(title), normalize_text(text)
-    found = find_by_sentence(lexicon.cluster_matcher, title, article_text(text), method)
+    text = article_text(text)
+    found = find_by_sentence(lexicon.cluster_matcher, title, text, method)
 
     raw: dict[str, float] = defaultdict(float)
     named: set[str] = set()

@@ -327,7 +327,7 @@ class TermMatcher:
         folded = fold_case(text)
         tokenizer = self.tokenizer
         matches, pos = [], 0
-        for token in tokenizer.cut(folded, HMM=False):
+        for token in segmented(tokenizer, folded):
             start, pos = pos, pos + len(token)
             if token in self.entries:
                 matches.append(Match(token, start, pos))
@@ -356,9 +356,17 @@ class TermMatcher:
         return _cuts_at(tokenizer, window, match.start - lo, match.end - lo, tail_ok=tail_ok)
 
 
+@lru_cache(maxsize=4)
+def segmented(tokenizer: jieba.Tokenizer, text: str) -> tuple[str, ...]:
+    """jieba's tokens for `text`; the cluster and the relevance matcher read the same cut of an article's title
+    and body, so each is segmented once."""
+    return tuple(tokenizer.cut(text, HMM=False))
+
+
 def clear_segmentation_cache() -> None:
     """Forget cached jieba window cuts (the bench measures cold speed, as new articles see it)."""
     _cut_points.cache_clear()
+    segmented.cache_clear()
 
 
 def _may_be_split(freq: Mapping[str, int], text: str, match: Match) -> bool:
