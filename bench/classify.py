@@ -145,8 +145,10 @@ def print_scores(title: str, s: Scores) -> None:
 
 def summary(s: Scores) -> str:
     recall = _recall(s)
+    precision = s.micro_f1 * recall / (2 * recall - s.micro_f1) if 2 * recall > s.micro_f1 else 0.0
     return (
-        f"micro-F1 {s.micro_f1:.3f} (R {recall:.3f})  macro-F1 {s.macro_f1:.3f}  exact {s.exact:.3f}  "
+        f"micro-F1 {s.micro_f1:.3f} (P {precision:.3f} R {recall:.3f})  macro-F1 {s.macro_f1:.3f}  "
+        f"exact {s.exact:.3f}  "
         f"mention F1 {s.mention_f1:.3f}  xuzhou {s.xuzhou_acc:.3f}"
         + ("" if s.xuzhou_home_acc is None else f" (home {s.xuzhou_home_acc:.3f})")
         + f"  development {s.development_acc:.3f}"

@@ -11,6 +11,12 @@ A sentence that reports something concrete — money, an output or a capacity wi
 外延项目", "年产铸件8万吨") — is what clusters-343.md calls substantive: in project round-ups each project gets
 one such sentence, so its main cluster gets a bonus and full coverage credit from it.
 
+A project's stage (签约, 开工, 投产…) is substance too.  A family head (…电池, …储能, …机械) also counts at the end
+of a compound the lexicon does not list (固态电池), unless the word before it names another industry (风电|装备).
+A cluster named as a customer or an application (用于工程机械, 工程机械用高强钢, 供应…厂商) keeps a quarter of its
+weight: it is a mention.  Repost furniture (上一篇, related-news links) is dropped before matching, and news that is
+not about development (a contest, a drill) has no topics.  docs/classification.md has the whole recipe.
+
 Relevance to Xuzhou is read from place names; an article from a Xuzhou outlet often names no place at all
 (我市, 全市, 本报讯), so callers that know the source is a Xuzhou outlet pass `home=True` and those words count.
 """
