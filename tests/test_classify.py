@@ -259,3 +259,18 @@ def test_xcmg_information_is_the_software_company():
         "平台可为中小企业提供设备管理、能耗管理等SaaS服务。",
     )
     assert result.clusters == ["digital_economy"]
+
+
+def test_explain_and_stored_evidence_spell_terms_as_the_lexicon_does(app, tmp_path):
+    article = tmp_path / "pv.txt"
+    article.write_text(
+        "协鑫topcon电池项目投产\n徐州经开区协鑫TOPCON电池项目投产，年产能10gwh。\n项目将带动ict产业链发展。\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["--explain", str(article)])
+    assert result.exit_code == 0, result.output
+    assert "TOPCon ×2" in result.output and "GWh ×1" in result.output
+    evidence = result.output.split("title:", 1)[1].split("\n", 1)[1]  # the title line repeats the input
+    assert "topcon" not in evidence and "gwh" not in evidence
+    stored = classify("", "项目将带动ict产业链发展，ict产业加快集聚。").to_json()["evidence"]
+    assert "ICT产业" in [term for term, _ in stored["ic_ict"]]

@@ -175,3 +175,96 @@ def test_evidence_shows_terms_as_the_lexicon_spells_them_while_matching_ignores_
     result = classify("协鑫topcon电池项目投产", "徐州经开区协鑫TOPCON电池项目投产，年产能10gwh，配套储能。")
     terms = dict(result.evidence["green_energy"])
     assert terms["TOPCon"] == 2 and terms["GWh"] == 1
+
+
+def test_importing_the_classifier_loads_neither_jieba_nor_the_lexicon():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import ingest.classify, ingest.classify.clusters, ingest.classify.lexicon\n"
+        "from ingest.classify import CLUSTER_IDS\n"
+        "assert 'jieba' not in sys.modules, 'jieba imported'\n"
+        "assert ingest.classify.lexicon._load_cached.cache_info().currsize == 0, 'lexicon read'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_one_tokenizer_serves_both_matchers():
+    from ingest.classify.lexicon import lexicon_tokenizer
+
+    lexicon = load_lexicon()
+    assert (
+        lexicon.cluster_matcher.tokenizer is lexicon.relevance_matcher.tokenizer is lexicon_tokenizer(lexicon)
+    )
+
+
+def _gold_texts() -> list[str]:
+    import json
+
+    gold = Path(__file__).resolve().parent / "gold"
+    texts = []
+    for name in ("classify.jsonl", "classify_holdout.jsonl", "classify_dev2.jsonl"):
+        for line in (gold / name).read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            texts += [normalize_text(row["title"]), normalize_text(row["text"])]
+    return texts
+
+
+def test_the_cached_tokenizer_segments_the_gold_sets_token_for_token_like_a_fresh_build(
+    tmp_path, monkeypatch
+):
+    from ingest.classify import segment
+    from ingest.classify.lexicon import _cjk_words
+
+    monkeypatch.setenv("XZNEWS_CACHE_DIR", str(tmp_path / "cache"))
+    words = _cjk_words(load_lexicon())
+    built, entries = segment.tokenizer_for.__wrapped__(words)
+    assert len(list((tmp_path / "cache").glob("jieba-*.marshal"))) == 1
+
+    def no_rebuild(self):
+        raise AssertionError("the tokenizer was rebuilt instead of loaded from the cache")
+
+    monkeypatch.setattr(jieba.Tokenizer, "initialize", no_rebuild)
+    loaded, cached_entries = segment.tokenizer_for.__wrapped__(words)
+    assert cached_entries == entries and loaded.total == built.total
+    for text in _gold_texts():
+        assert list(loaded.cut(text, HMM=False)) == list(built.cut(text, HMM=False)), text[:40]
+
+
+def test_a_malformed_or_shared_cache_is_rebuilt_not_trusted(tmp_path, monkeypatch, caplog):
+    import os
+
+    from ingest.classify import segment
+    from ingest.classify.lexicon import _cjk_words
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XZNEWS_CACHE_DIR", str(cache))
+    words = _cjk_words(load_lexicon())[:50]
+    segment.tokenizer_for.__wrapped__(words)
+    (path,) = cache.glob("jieba-*.marshal")
+    path.write_bytes(b"\x00not marshal")
+    tokenizer, _ = segment.tokenizer_for.__wrapped__(words)
+    assert "徐州" in tokenizer.FREQ and "malformed" in caplog.text
+    os.chmod(cache, 0o777)
+    assert segment._read(path) is None and "writable by others" in caplog.text
+
+
+def test_the_reference_path_segments_each_text_of_an_article_once(monkeypatch):
+    from ingest.classify.clusters import classify
+    from ingest.classify.lexicon import clear_segmentation_cache, lexicon_tokenizer
+
+    tokenizer = lexicon_tokenizer(load_lexicon())
+    cuts: list[str] = []
+    real_cut = type(tokenizer).cut
+
+    def counting_cut(self, sentence, *args, **kwargs):
+        cuts.append(sentence)
+        return real_cut(self, sentence, *args, **kwargs)
+
+    monkeypatch.setattr(type(tokenizer), "cut", counting_cut)
+    clear_segmentation_cache()
+    classify("徐工起重机出口", "徐州经开区的徐工重型发运起重机。\n项目总投资5亿元。", method="jieba")
+    assert len(cuts) == 2  # the title and the body, shared by the cluster and the relevance matcher

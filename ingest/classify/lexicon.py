@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jieba
+from ingest.classify.segment import tokenizer_for
+
+if TYPE_CHECKING:
+    import jieba
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +152,15 @@ def default_path() -> Path:
 
 def load_lexicon(path: str | Path | None = None) -> Lexicon:
     """Load and validate the lexicon; cached per resolved path."""
-    return _load_cached(Path(path).resolve() if path is not None else default_path().resolve())
+    if path is None:
+        return _load_cached(_resolved_default(os.environ.get("XZNEWS_CONFIG_DIR")))
+    return _load_cached(Path(path).resolve())
+
+
+@lru_cache(maxsize=8)
+def _resolved_default(config_dir: str | None) -> Path:
+    # Resolving a path costs system calls; classify() asks for the default lexicon once per article.
+    return default_path().resolve()
 
 
 @cache
@@ -207,9 +218,11 @@ def _build(path: Path, data: dict[str, Any]) -> Lexicon:
         if raw["tier"] not in TIERS:
             raise _fail(path, f"clusters.{cid}.tier", f"must be one of {sorted(TIERS)}")
         clusters.append(Cluster(cid, raw["tier"], raw["name_zh"], raw["name_en"], order))
-        for name in _strings(path, f"clusters.{cid}.names", raw.get("names", [])):
+        raw_names = raw.get("names", [])
+        for name in _strings(path, f"clusters.{cid}.names", raw_names):
             entries.setdefault(name, []).append(Entry(cid, "name", NAME_WEIGHT))
-        for kind in ("terms", "entities", "negative"):
+        display.update((fold_case(n), n) for n in raw_names if fold_case(n) != n)
+        for kind in ("terms", "entities", "families", "negative"):
             raw_table = raw.get(kind, {})
             if isinstance(raw_table, dict):
                 display.update((fold_case(t), t) for t in raw_table if fold_case(t) != t)
@@ -250,30 +263,14 @@ def _build(path: Path, data: dict[str, Any]) -> Lexicon:
 # ---------------------------------------------------------------------------------------------- jieba
 
 
-@cache
-def _base_tokenizer() -> jieba.Tokenizer:
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
-    return tokenizer
+def _cjk_words(lexicon: Lexicon) -> tuple[str, ...]:
+    return tuple(w for w in sorted({*lexicon.cluster_entries, *lexicon.relevance_entries}) if _has_cjk(w))
 
 
 def jieba_entries(lexicon: Lexicon) -> list[tuple[str, int]]:
     """(word, frequency) for every CJK lexicon term; the frequency is jieba's own suggestion, just enough
     to keep the term whole when it stands alone, so context still wins (集中|能源 stays, 中能 is not forced)."""
-    base = _base_tokenizer()
-    words = sorted({*lexicon.cluster_entries, *lexicon.relevance_entries})
-    out = []
-    for word in words:
-        if not _has_cjk(word):
-            continue
-        freq = max(base.FREQ.get(word) or 0, _suggested_freq(base, word))
-        out.append((word, freq))
-    return out
-
-
-def _suggested_freq(tokenizer: jieba.Tokenizer, word: str) -> int:
-    # jieba.Tokenizer.suggest_freq(tune=False) computes the frequency without changing the tokenizer.
-    return int(tokenizer.suggest_freq(word, tune=False))
+    return list(tokenizer_for(_cjk_words(lexicon))[1])
 
 
 def write_jieba_userdict(lexicon: Lexicon, path: str | Path) -> Path:
@@ -286,18 +283,8 @@ def write_jieba_userdict(lexicon: Lexicon, path: str | Path) -> Path:
 
 
 def lexicon_tokenizer(lexicon: Lexicon) -> jieba.Tokenizer:
-    return _tokenizer_for(lexicon.path)
-
-
-@cache
-def _tokenizer_for(path: Path) -> jieba.Tokenizer:
-    lexicon = _load_cached(path)
-    jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict…" lines are noise in our logs
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
-    for word, freq in jieba_entries(lexicon):
-        tokenizer.add_word(word, freq)
-    return tokenizer
+    """The one tokenizer per lexicon and process (see ingest.classify.segment)."""
+    return tokenizer_for(_cjk_words(lexicon))[0]
 
 
 def _has_cjk(text: str) -> bool:
@@ -314,6 +301,13 @@ class TermMatcher:
         self.entries = entries
         self._lexicon = lexicon
         self._regex = re.compile(_trie_pattern(entries))
+        # Family heads (…电池, …装备, …救援) may end a compound the lexicon does not list (固态电池).
+        self._heads = frozenset(t for t, es in entries.items() if any(e.kind == "families" for e in es))
+        self._short = frozenset(t for t in entries if _is_short_cjk(t))
+
+    @cached_property
+    def tokenizer(self) -> jieba.Tokenizer:
+        return lexicon_tokenizer(self._lexicon)
 
     def find(self, text: str, *, verify: bool = True) -> list[Match]:
         """Matches in `text` (normalized; ASCII case is folded here).  With `verify`, a short CJK term
@@ -321,18 +315,24 @@ class TermMatcher:
         folded = fold_case(text)
         matches = [Match(m.group(), m.start(), m.end()) for m in self._regex.finditer(folded)]
         if verify:
-            matches = [m for m in matches if not _is_short_cjk(m.term) or self._is_token(folded, m)]
+            matches = [
+                m
+                for m in matches
+                if m.term not in self._short or self._is_token(folded, m, tail_ok=m.term in self._heads)
+            ]
         return matches
 
     def find_with_jieba(self, text: str) -> list[Match]:
         """The reference path: segment the whole text with jieba and keep tokens that are lexicon terms."""
         folded = fold_case(text)
-        tokenizer = lexicon_tokenizer(self._lexicon)
+        tokenizer = self.tokenizer
         matches, pos = [], 0
-        for token in tokenizer.cut(folded, HMM=False):
+        for token in segmented(tokenizer, folded):
             start, pos = pos, pos + len(token)
             if token in self.entries:
                 matches.append(Match(token, start, pos))
+            elif (head := self._head_of(token)) is not None:
+                matches.append(Match(head, pos - len(head), pos))
             elif token.isascii() and token.isalnum():
                 # jieba keeps "30gwh" as one token; the unit after the digits is the term.
                 letters = token.lstrip("0123456789")
@@ -340,18 +340,33 @@ class TermMatcher:
                     matches.append(Match(letters, pos - len(letters), pos))
         return matches
 
-    def _is_token(self, text: str, match: Match) -> bool:
-        tokenizer = lexicon_tokenizer(self._lexicon)
+    def _head_of(self, token: str) -> str | None:
+        # The longest family head that ends the token: 液流储能 → 储能, 消防救援 → 救援.
+        for size in range(len(token) - 1, 1, -1):
+            if token[-size:] in self._heads:
+                return token[-size:]
+        return None
+
+    def _is_token(self, text: str, match: Match, *, tail_ok: bool = False) -> bool:
+        tokenizer = self.tokenizer
         if not _may_be_split(tokenizer.FREQ, text, match):
             return True
         lo = max(0, match.start - _WINDOW)
         window = text[lo : match.end + _WINDOW]
-        return _cuts_at(lexicon_tokenizer(self._lexicon), window, match.start - lo, match.end - lo)
+        return _cuts_at(tokenizer, window, match.start - lo, match.end - lo, tail_ok=tail_ok)
+
+
+@lru_cache(maxsize=4)
+def segmented(tokenizer: jieba.Tokenizer, text: str) -> tuple[str, ...]:
+    """jieba's tokens for `text`; the cluster and the relevance matcher read the same cut of an article's title
+    and body, so each is segmented once."""
+    return tuple(tokenizer.cut(text, HMM=False))
 
 
 def clear_segmentation_cache() -> None:
     """Forget cached jieba window cuts (the bench measures cold speed, as new articles see it)."""
     _cut_points.cache_clear()
+    segmented.cache_clear()
 
 
 def _may_be_split(freq: Mapping[str, int], text: str, match: Match) -> bool:
@@ -379,12 +394,15 @@ def _cut_points(tokenizer: jieba.Tokenizer, window: str) -> frozenset[int]:
     return frozenset(points)
 
 
-def _cuts_at(tokenizer: jieba.Tokenizer, window: str, start: int, end: int) -> bool:
+def _cuts_at(tokenizer: jieba.Tokenizer, window: str, start: int, end: int, *, tail_ok: bool = False) -> bool:
     """True if jieba starts a token where the term starts and does not cut inside it.  The term may be the
     head of a longer token (铜山|区 → 铜山区, 恩华药业): names grow by suffixes.  It may not be the tail or
-    the middle of one (集中|能源 hides 中能)."""
+    the middle of one (集中|能源 hides 中能) — unless it is a family head (`tail_ok`), which may also end a
+    compound (蓄电池, 消防救援), but still not sit inside one."""
     points = _cut_points(tokenizer, window)
-    return start in points and not any(start < p < end for p in points)
+    if any(start < p < end for p in points):
+        return False
+    return start in points or (tail_ok and end in points)
 
 
 def _is_short_cjk(term: str) -> bool:

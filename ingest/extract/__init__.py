@@ -11,6 +11,7 @@ _NAMES = {
     "split_seed_document": "split",
     "is_furniture": "boilerplate",
     "is_footer_start": "boilerplate",
+    "is_tail_start": "boilerplate",
 }
 __all__ = sorted(_NAMES)
 __getattr__, __dir__ = exports(__name__, _NAMES)
