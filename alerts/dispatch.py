@@ -291,7 +291,12 @@ def _send_channels(
                 where = _send_email(settings, mailer, d, digest, engine, now, fragments)
             elif bots.is_bot_channel(channel):
                 title, markdown = render_markdown(digest)
-                bots.post(bots.parse_bot(channel), title, markdown)
+                bots.post(
+                    bots.parse_bot(channel),
+                    title,
+                    markdown,
+                    allow_private=settings.fetch.allow_private_addresses,
+                )
                 where = where or "bot"
             else:
                 raise PermanentError(f"unknown channel {channel!r}")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine
 
+from core.errors import XznewsError
+from core.masking import mask_url
 from core.settings import Settings, load_settings
 from store import init_db, make_engine
 
@@ -32,11 +35,35 @@ def get_settings() -> Settings:
     return settings
 
 
+def check_data_dir(settings: Settings) -> None:
+    """The data folder (SQLite file, outbox) must be a writable folder: say so before SQLite says less."""
+    folder = settings.data_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise XznewsError(
+            f"data folder {folder} (XZNEWS_DATA_DIR): cannot create it: {exc.strerror}"
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise XznewsError(f"data folder {folder} (XZNEWS_DATA_DIR) is not writable")
+
+
 def get_engine(settings: Settings | None = None) -> Engine:
-    """The configured database, created and migrated on first use."""
+    """The configured database, created and migrated on first use; an unreachable one is one clear error."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
     settings = settings or get_settings()
-    engine = make_engine(settings.db_url)
-    init_db(engine)
+    if not settings.database_url:
+        check_data_dir(settings)
+    where = mask_url(settings.db_url)
+    try:
+        engine = make_engine(settings.db_url)
+        init_db(engine)
+    except ArgumentError as exc:
+        raise XznewsError(f"database URL {where} (XZNEWS_DATABASE_URL) is not valid: {exc}") from None
+    except (DBAPIError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise XznewsError(f"cannot open the database {where}: {reason}") from None
     return engine
 
 
