@@ -309,7 +309,11 @@ def _send_channels(
             errors.append(_unexpected(exc))
         else:
             done.append(channel)
-            _mark_done(engine, d.id or 0, done)
+            try:
+                _mark_done(engine, d.id or 0, done)
+            except Exception as exc:  # noqa: BLE001 - delivered, but the record failed: never re-send as new
+                log.exception("delivered but not recorded delivery=%s", d.id)
+                errors.append(mail.OutcomeUnknown(f"delivered but not recorded: {_unexpected(exc)}"))
             continue
         log.warning(
             "delivery failed delivery=%s channel=%s error=%s", d.id, channel.split(":", 1)[0], errors[-1]
@@ -578,10 +582,11 @@ def _dispatch_one(
             with session_scope(engine) as s:
                 _advance(s, sub.id, existing.window_end)
         return
-    if existing is not None and horizon < max(
-        next_due(sub, existing.window_end), existing.window_end + reopen_delay(sub.consecutive_failures)
+    last_try = existing.claimed_at or existing.window_end if existing is not None else None
+    if last_try is not None and horizon < max(
+        next_due(sub, last_try), last_try + reopen_delay(sub.consecutive_failures)
     ):
-        return  # a permanent failure waits for the next slot, longer after each failure in a row
+        return  # a failed window waits for the slot after its last try, longer after each failure in a row
     if sub.frequency == "immediate" and not any(start < a.fetched_at <= horizon for a in pool):
         return  # nothing arrived: no row, no work
     try:

@@ -238,8 +238,8 @@ class SmtpSession:
             client.send(data)
             if before_commit is not None:
                 before_commit()  # if this fails (database down) the final dot is never sent: nothing delivered
+            committed = True  # from the first byte of the final dot on, the server may have accepted it
             client.send(b".\r\n")
-            committed = True
             if client.sock is not None:
                 client.sock.settimeout(self.smtp.data_timeout_s)
             code, resp = client.getreply()
@@ -255,8 +255,13 @@ class SmtpSession:
             if committed:
                 raise OutcomeUnknown(f"SMTP no reply after the end of DATA: {_smtp_error(exc)}") from exc
             raise _smtp_error(exc) from exc
-        except BaseException:
+        except Exception as exc:
             self._drop()  # mid-transaction: the connection's state is unknown
+            if committed:
+                raise OutcomeUnknown(f"SMTP outcome unknown after the end of DATA: {exc!r}"[:500]) from exc
+            raise
+        except BaseException:
+            self._drop()
             raise
         log.info("mail sent host=%s message_id=%s", self.smtp.host, msg["Message-ID"])
 
