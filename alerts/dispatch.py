@@ -468,18 +468,24 @@ def _send_claimed(
 
 
 def dispatch_due(
-    engine: Engine, settings: Settings, now: datetime | None = None, *, settle_s: float | None = None
+    engine: Engine,
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    settle_s: float | None = None,
+    subscription_ids: set[int] | None = None,
 ) -> DispatchReport:
     """One round: retry what is due for retry, re-send stale claims, then send every due digest.
 
     Windows end at `now` less the settle lag (`settle_s`, default `settings.digest_settle_s`). One SMTP
-    connection serves the whole round.
+    connection serves the whole round. `subscription_ids` limits the round to those (the demo's own).
     """
     now = now or utcnow()
     horizon = now - timedelta(seconds=settings.digest_settle_s if settle_s is None else settle_s)
     report = DispatchReport()
     with mail.Mailer(settings) as mailer:
-        _retry_open(engine, settings, mailer, now, report)
+        if subscription_ids is None:
+            _retry_open(engine, settings, mailer, now, report)
         with Session(engine, expire_on_commit=False) as session:
             rows = session.exec(
                 select(Subscription, Subscriber)
@@ -490,6 +496,8 @@ def dispatch_due(
                 .order_by(col(Subscription.id))
             ).all()
             due = [(s, p) for s, p in rows if anchor_of(s) < horizon and is_due(s, horizon)]
+            if subscription_ids is not None:
+                due = [(s, p) for s, p in due if s.id in subscription_ids]
             if due:
                 pool = ArticlePool(candidate_articles(session, min(anchor_of(s) for s, _ in due), horizon))
                 shared = {
