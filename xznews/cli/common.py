@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -69,3 +71,25 @@ def get_engine(settings: Settings | None = None) -> Engine:
 
 def print_json(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+_HTML_MARK = re.compile(
+    rb"<\s*(!doctype|html|head|body|meta|title|div|p|table|article|span|a)\b", re.IGNORECASE
+)
+
+
+def looks_like_html(data: bytes) -> bool:
+    """A tag near the start and no NUL bytes: enough to tell a page from an image, a PDF or an archive."""
+    head = data[:65536]
+    return b"\x00" not in head[:4096] and _HTML_MARK.search(head) is not None
+
+
+def read_text_articles(path: Path, data: bytes) -> list[tuple[str, str, str]]:
+    """(id, title, body) for a text file, split as `seeds load` splits the seed corpus; the id is the path,
+    or path#N when the file holds several articles. Raises UnicodeDecodeError for non-UTF-8 bytes."""
+    from ingest.extract import split_seed_document
+
+    articles = split_seed_document(data.decode("utf-8-sig"))
+    if len(articles) == 1:
+        return [(str(path), articles[0].title, "\n".join(articles[0].paragraphs))]
+    return [(f"{path}#{a.index}", a.title, "\n".join(a.paragraphs)) for a in articles]

@@ -125,7 +125,9 @@ def sources_check(
             result["kind"] = source.kind
         refs: list[ArticleRef] = []
         result["error"] = None
-        if source.kind == "listpage" and not source.options.get("item"):
+        if result["sniffed"].get("error"):  # e.g. "cannot resolve HOST": say that, not "no adapter"
+            result["error"] = f"cannot fetch the listing: {result['sniffed']['error']}"
+        elif source.kind == "listpage" and not source.options.get("item"):
             result["error"] = (
                 "no adapter recognised this page: configure kind = 'listpage' with CSS selectors"
             )
