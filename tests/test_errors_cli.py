@@ -157,3 +157,31 @@ def test_an_unexpected_error_is_one_line_too(env, monkeypatch):
 
     monkeypatch.setattr(xznews.cli.alerts_cmd, "collect_status", lambda *a, **k: {}["boom"])
     fails_in_one_line("status", expect="error: unexpected KeyError: 'boom'")
+
+
+def test_sources_reset_clears_a_backoff_and_an_unknown_name_is_one_line(env):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import Session, select
+
+    from store import Source, make_engine, session_scope
+
+    assert CliRunner().invoke(app, ["status"]).exit_code == 0  # creates the database
+    engine = make_engine(f"sqlite:///{env / 'data' / 'xznews.db'}")
+    with session_scope(engine) as session:
+        session.add(
+            Source(
+                name="xz_gov",
+                kind="rss",
+                url="https://www.xz.gov.cn/rss.xml",
+                consecutive_failures=5,
+                next_try_at=datetime.now(UTC) + timedelta(hours=20),
+                flagged="failing: 5 consecutive failures",
+            )
+        )
+    result = CliRunner().invoke(app, ["sources", "reset", "xz_gov"])
+    assert result.exit_code == 0 and "backoff cleared" in result.output
+    with Session(engine) as session:
+        row = session.exec(select(Source)).one()
+        assert (row.consecutive_failures, row.next_try_at, row.flagged) == (0, None, None)
+    fails_in_one_line("sources", "reset", "nope", expect="no such source has run yet")
