@@ -555,6 +555,9 @@ def _retry_open(
         ).all()
     for d in rows:
         changes: dict[str, Any] = {}
+        if d.status == "sending" and d.attempts >= MAX_ATTEMPTS:
+            _give_up(engine, settings, d, "the dispatcher died on every attempt (stale claims)")
+            continue
         if d.status == "sending":
             log.warning("re-sending a stale claim delivery=%s claimed_at=%s", d.id, d.claimed_at)
         if d.status == SENT_PENDING:
@@ -565,6 +568,21 @@ def _retry_open(
                 _send_claimed(engine, settings, mailer, d.id, now, report)
         except Exception:  # noqa: BLE001 - a retry that fails to even start must not stop the round
             log.exception("retry failed delivery=%s", d.id)
+
+
+def _give_up(engine: Engine, settings: Settings, d: Delivery, why: str) -> None:
+    """A claim that keeps going stale (the process dies on this digest) stops after MAX_ATTEMPTS."""
+    with session_scope(engine) as session:
+        stmt = (
+            update(Delivery)
+            .where(col(Delivery.id) == d.id, col(Delivery.status) == "sending")
+            .where(col(Delivery.claimed_at) == d.claimed_at)
+            .values(status="failed", next_attempt_at=None, last_error=why)
+        )
+        if session.exec(stmt).rowcount == 1:  # type: ignore[call-overload]
+            sub = session.get(Subscription, d.subscription_id)
+            if sub is not None:
+                _count_failure(settings, sub, why)
 
 
 def _dispatch_one(

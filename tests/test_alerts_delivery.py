@@ -6,7 +6,6 @@ import asyncio
 import threading
 from datetime import timedelta
 
-import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
@@ -22,16 +21,9 @@ from tests.alerts_support import (
     add_article,
     add_subscription,
     make_settings,
-    running_sink,
 )
 
-
-@pytest.fixture
-def smtp_server():
-    yield from running_sink()
-
-
-DUE = T0 + timedelta(days=1, minutes=1) + SETTLE
+DUE = T0 + timedelta(days=1, minutes=1) + SETTLE  # just after the first daily slot (smtp_server: conftest)
 
 
 def _rows(engine) -> list[Delivery]:
@@ -42,6 +34,12 @@ def _rows(engine) -> list[Delivery]:
 def _sub(engine, sub_id) -> Subscription:
     with Session(engine) as session:
         return session.get(Subscription, sub_id)
+
+
+def _one_daily_digest(engine, tmp_path, sink):
+    add_article(engine)
+    add_subscription(engine)
+    return make_settings(tmp_path, sink.port)
 
 
 def _db_down(*args, **kwargs):
@@ -191,9 +189,7 @@ def test_a_final_reply_slower_than_the_command_timeout_is_waited_for(engine, tmp
 def test_a_database_outage_before_the_final_dot_delivers_nothing_and_a_retry_sends_it_once(
     engine, smtp_server, tmp_path, monkeypatch
 ):
-    settings = make_settings(tmp_path, smtp_server.port)
-    add_article(engine)
-    add_subscription(engine)
+    settings = _one_daily_digest(engine, tmp_path, smtp_server)
     real = dispatch_mod._sent_pending_marker
     monkeypatch.setattr(dispatch_mod, "_sent_pending_marker", lambda *a: _db_down)
     assert dispatch_due(engine, settings, DUE).retrying == 1
@@ -208,9 +204,7 @@ def test_a_database_outage_before_the_final_dot_delivers_nothing_and_a_retry_sen
 def test_a_database_outage_between_the_servers_250_and_the_record_sends_no_second_copy(
     engine, smtp_server, tmp_path, monkeypatch
 ):
-    settings = make_settings(tmp_path, smtp_server.port)
-    add_article(engine)
-    add_subscription(engine)
+    settings = _one_daily_digest(engine, tmp_path, smtp_server)
     real = dispatch_mod._mark_done
     monkeypatch.setattr(dispatch_mod, "_mark_done", _db_down)
     assert dispatch_due(engine, settings, DUE).unknown == 1
@@ -319,3 +313,21 @@ def test_session_scope_is_used_for_the_bounce_counter(engine):
     sub_id, _ = add_subscription(engine)
     with session_scope(engine) as session:
         assert session.get(Subscription, sub_id).consecutive_failures == 0
+
+
+def test_a_claim_that_goes_stale_on_every_attempt_stops_after_max_attempts(engine, smtp_server, tmp_path):
+    settings = _one_daily_digest(engine, tmp_path, smtp_server)
+    with session_scope(engine) as session:  # what a dispatcher killed mid-send MAX_ATTEMPTS times leaves
+        session.add(
+            Delivery(
+                subscription_id=1,
+                window_start=T0,
+                window_end=DUE - SETTLE,
+                status="sending",
+                attempts=dispatch_mod.MAX_ATTEMPTS,
+                claimed_at=DUE,
+            )
+        )
+    dispatch_due(engine, settings, DUE + dispatch_mod.STALE_CLAIM + timedelta(minutes=1))
+    (row,) = _rows(engine)
+    assert row.status == "failed" and "stale claims" in row.last_error and smtp_server.messages == []
