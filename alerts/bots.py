@@ -27,6 +27,8 @@ from urllib.parse import quote_plus, urlsplit
 import httpx
 
 from core.errors import PermanentError, TransientError, XznewsError
+from core.masking import mask_url
+from ingest.fetch import check_public_url
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,11 @@ class BotSpec:
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.url}" + (f";secret={self.secret_ref}" if self.secret_ref else "")
+
+    @property
+    def shown(self) -> str:
+        """The channel for display: the webhook's key/token parameters (the credential itself) masked."""
+        return f"{self.kind}:{mask_url(self.url)}" + (f";secret={self.secret_ref}" if self.secret_ref else "")
 
     @property
     def label(self) -> str:
@@ -85,6 +92,15 @@ def parse_bot(spec: str) -> BotSpec:
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c in url for c in "\r\n "):
         raise BotSpecError(f"invalid bot webhook URL {url!r}")
     return BotSpec(kind, url.strip(), secret_ref)
+
+
+def check_webhook(bot: BotSpec, allow_private: bool = False) -> None:
+    """Refuse a webhook whose host is not public (SSRF: `wecom:http://127.0.0.1:5432/x` would let a subscriber
+    make the service post into its own network). Checked at subscribe time and again before every post."""
+    try:
+        check_public_url(bot.url, allow_private=allow_private)
+    except Exception as exc:  # noqa: BLE001 - whatever the check raises, the message says why
+        raise BotSpecError(f"bot webhook {bot.label} refused: {exc}") from None
 
 
 def is_bot_channel(channel: str) -> bool:
@@ -146,8 +162,19 @@ def truncate_markdown(markdown: str, max_bytes: int) -> str:
     return "\n".join(out) + note
 
 
-def post(bot: BotSpec, title: str, markdown: str, client: httpx.Client | None = None) -> None:
+def post(
+    bot: BotSpec,
+    title: str,
+    markdown: str,
+    client: httpx.Client | None = None,
+    *,
+    allow_private: bool = False,
+) -> None:
     """Post one message; raise TransientError or PermanentError when the bot did not take it."""
+    try:
+        check_webhook(bot, allow_private)
+    except BotSpecError as exc:
+        raise PermanentError(str(exc)) from None
     url, body = build_request(bot, title, markdown)
     own = client is None
     client = client or httpx.Client(timeout=TIMEOUT)
@@ -166,6 +193,8 @@ def post(bot: BotSpec, title: str, markdown: str, client: httpx.Client | None = 
         reply = resp.json()
     except ValueError:
         raise PermanentError(f"{bot.label}: reply is not JSON") from None
+    if not isinstance(reply, dict):
+        raise PermanentError(f"{bot.label}: reply is JSON but not an object")
     code = reply.get("errcode", reply.get("code", reply.get("StatusCode", 0)))
     if code not in (0, "0", None):
         message = reply.get("errmsg") or reply.get("msg") or reply.get("StatusMessage") or ""

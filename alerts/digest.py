@@ -149,6 +149,9 @@ class Digest:
     unsubscribe_url: str = ""
     # Sources this subscription reads that need attention: a reader should know where coverage has a gap.
     source_notes: list[tuple[str, str]] = field(default_factory=list)  # (source name, reason)
+    # Items left out by the per-digest cap (the newest are kept), and where a reader finds them all.
+    more: int = 0
+    more_url: str = ""
 
     @property
     def items(self) -> list[DigestItem]:
@@ -294,8 +297,17 @@ def compose(
     unsubscribe_url: str = "",
     item_cache: dict | None = None,
     source_notes: list[tuple[str, str]] | None = None,
+    max_items: int | None = None,
 ) -> Digest:
+    """The digest of `matches`; with `max_items`, only the newest that many (the rest counted in `more`)."""
     items = [build_item(m, stories, item_cache) for m in _fold_stories(matches)]
+    more = 0
+    if max_items is not None and len(items) > max_items:
+        # A failing subscriber's window keeps growing: bound what one message carries.
+        newest = sorted(items, key=lambda i: (i.published, i.article_id), reverse=True)[:max_items]
+        keep = {id(i) for i in newest}
+        more = len(items) - max_items
+        items = [i for i in items if id(i) in keep]
     by_cluster: dict[str, list[DigestItem]] = {}
     for item in items:
         by_cluster.setdefault(item.cluster, []).append(item)
@@ -316,4 +328,5 @@ def compose(
         summary=describe(sub),
         unsubscribe_url=unsubscribe_url,
         source_notes=[(one_line(n), reader_reason(r)) for n, r in source_notes or []],
+        more=more,
     )

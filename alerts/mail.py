@@ -8,14 +8,18 @@ TransientError (retry later); 5xx replies are PermanentError. Outbox files are w
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import logging
 import os
 import re
 import smtplib
 import ssl
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from email import policy as email_policy
+from email.generator import BytesGenerator
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
@@ -146,30 +150,170 @@ def _smtp_error(exc: Exception) -> Exception:
     return TransientError(f"SMTP {detail}")
 
 
-def send_smtp(smtp: SmtpSettings, msg: Message, sender: str, recipients: list[str]) -> None:
-    context = ssl.create_default_context()
-    try:
+class OutcomeUnknown(TransientError):
+    """The whole message reached the server but its reply did not reach us: it may or may not be delivered.
+
+    Retrying at once would risk a second copy; the dispatcher waits a long quiet period instead.
+    """
+
+
+def _flatten(msg: Message) -> bytes:
+    """The message as SMTP sends it: CRLF line ends, dot-stuffed (RFC 5321 §4.5.2), without the final dot."""
+    buf = io.BytesIO()
+    BytesGenerator(buf, policy=msg.policy.clone(linesep="\r\n")).flatten(msg, linesep="\r\n")
+    data = re.sub(rb"(?m)^\.", b"..", buf.getvalue())
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+class SmtpSession:
+    """One SMTP connection reused for every message of a dispatch round; re-opened after an error.
+
+    `send` calls `before_commit()` after the server took the whole message text and before the final dot that
+    commits it: the dispatcher records "sent-pending" there, so a crash or an outage from then on leaves a row
+    that says "maybe delivered" instead of one that would be re-sent as new.
+    """
+
+    def __init__(self, smtp: SmtpSettings) -> None:
+        self.smtp = smtp
+        self._client: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._client is not None:
+            return self._client
+        smtp = self.smtp
+        context = ssl.create_default_context()
         client: smtplib.SMTP
         if smtp.security == "tls":
             client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout_s, context=context)
         else:
             client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s)
-        with client:
+        try:
             client.ehlo()
             if smtp.security == "starttls":
                 client.starttls(context=context)
                 client.ehlo()
             if smtp.username:
-                client.login(smtp.username, smtp.password)
-            client.send_message(msg, from_addr=sender, to_addrs=recipients)
-    except (smtplib.SMTPException, OSError) as exc:
-        raise _smtp_error(exc) from exc
-    log.info("mail sent host=%s message_id=%s", smtp.host, msg["Message-ID"])
+                client.login(smtp.username, smtp.password.get_secret_value())
+        except BaseException:
+            _close_quietly(client)
+            raise
+        self._client = client
+        return client
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                _close_quietly(client)
+
+    def send(
+        self,
+        msg: Message,
+        sender: str,
+        recipients: list[str],
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        data = _flatten(msg)
+        committed = False
+        try:
+            client = self._connect()
+            code, resp = client.mail(sender)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, resp, sender)
+            for rcpt in recipients:
+                code, resp = client.rcpt(rcpt)
+                if code not in (250, 251):
+                    raise smtplib.SMTPRecipientsRefused({rcpt: (code, resp)})
+            code, resp = client.docmd("DATA")
+            if code != 354:
+                raise smtplib.SMTPDataError(code, resp)
+            client.send(data)
+            if before_commit is not None:
+                before_commit()  # if this fails (database down) the final dot is never sent: nothing delivered
+            committed = True  # from the first byte of the final dot on, the server may have accepted it
+            client.send(b".\r\n")
+            if client.sock is not None:
+                client.sock.settimeout(self.smtp.data_timeout_s)
+            code, resp = client.getreply()
+            if client.sock is not None:
+                client.sock.settimeout(self.smtp.timeout_s)
+            if code != 250:
+                raise smtplib.SMTPDataError(code, resp)
+        except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as exc:
+            self._reset()
+            raise _smtp_error(exc) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            if committed:
+                raise OutcomeUnknown(f"SMTP no reply after the end of DATA: {_smtp_error(exc)}") from exc
+            raise _smtp_error(exc) from exc
+        except Exception as exc:
+            self._drop()  # mid-transaction: the connection's state is unknown
+            if committed:
+                raise OutcomeUnknown(f"SMTP outcome unknown after the end of DATA: {exc!r}"[:500]) from exc
+            raise
+        except BaseException:
+            self._drop()
+            raise
+        log.info("mail sent host=%s message_id=%s", self.smtp.host, msg["Message-ID"])
+
+    def _reset(self) -> None:
+        """After a refused command the connection is fine; RSET ends the transaction (or drop it)."""
+        if self._client is None:
+            return
+        try:
+            self._client.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            _close_quietly(client)
+
+
+def _close_quietly(client: smtplib.SMTP) -> None:
+    with contextlib.suppress(OSError):
+        client.close()
+
+
+def send_smtp(smtp: SmtpSettings, msg: Message, sender: str, recipients: list[str]) -> None:
+    """One message on its own connection (confirmation mails); digests share a SmtpSession per round."""
+    with SmtpSession(smtp) as session:
+        session.send(msg, sender, recipients)
+
+
+class Mailer:
+    """Where a round's mail goes: one SMTP connection for the round, or the outbox when no server is set."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._smtp = SmtpSession(settings.smtp) if settings.smtp.configured else None
+
+    def __enter__(self) -> Mailer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+
+    def deliver(self, msg: Message, recipient: str, before_commit: Callable[[], None] | None = None) -> str:
+        """Send by SMTP, or into the outbox. Returns "smtp" or the file path."""
+        if self._smtp is not None:
+            self._smtp.send(msg, sender_address(self.settings), [recipient], before_commit)
+            return "smtp"
+        return str(write_outbox(self.settings.outbox, msg))
 
 
 def deliver(settings: Settings, msg: Message, recipient: str) -> str:
     """Send by SMTP, or into the outbox when no server is configured. Returns "smtp" or the file path."""
-    if settings.smtp.configured:
-        send_smtp(settings.smtp, msg, sender_address(settings), [recipient])
-        return "smtp"
-    return str(write_outbox(settings.outbox, msg))
+    with Mailer(settings) as mailer:
+        return mailer.deliver(msg, recipient)

@@ -30,6 +30,10 @@ _QUOTE = '"“”＂'
 _NOT = "-－"
 _SPECIAL = set(_OR + _OPEN + _CLOSE + _QUOTE)
 _SNIPPET = 15  # characters on each side of a hit
+# Limits checked at entry: matching costs grow with terms and the evaluator recurses once per level.
+MAX_QUERY_CHARS = 1000
+MAX_TERMS = 60
+MAX_DEPTH = 8  # nested groups and exclusions
 
 
 class QueryError(ValueError):
@@ -126,6 +130,12 @@ class _Parser:
     def __init__(self, source: str) -> None:
         self.src = source
         self.pos = 0
+        self.depth = 0
+
+    def deeper(self, start: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"nested more than {MAX_DEPTH} levels deep (groups and exclusions)", start)
 
     def error(self, message: str, position: int | None = None) -> QueryError:
         return QueryError(message, self.src, self.pos if position is None else position)
@@ -172,7 +182,10 @@ class _Parser:
             nxt = self.src[self.pos] if self.pos < len(self.src) else ""
             if not nxt or nxt.isspace() or nxt in _OR + _CLOSE:
                 raise self.error("'-' must be followed by a term, a phrase or a group", start)
-            return Not(self.parse_unary())
+            self.deeper(start)
+            node = Not(self.parse_unary())
+            self.depth -= 1
+            return node
         return self.parse_atom()
 
     def parse_atom(self) -> Node:
@@ -184,10 +197,12 @@ class _Parser:
                 raise self.error("unclosed parenthesis", start)
             if self.peek() in _CLOSE:
                 raise self.error("empty parentheses", start)
+            self.deeper(start)
             node = self.parse_or()
             if not self.peek() or self.peek() not in _CLOSE:
                 raise self.error("unclosed parenthesis", start)
             self.pos += 1
+            self.depth -= 1
             return node
         if ch in _QUOTE:
             return self.parse_phrase(start)
@@ -344,8 +359,13 @@ def parse_query(source: str, lexicon: Lexicon | None = None) -> Query:
     """Parse a watched-keyword query; raises QueryError with the position of the first problem."""
     if not isinstance(source, str):
         raise TypeError("query source must be a string")
+    if len(source) > MAX_QUERY_CHARS:
+        raise QueryError(f"longer than {MAX_QUERY_CHARS} characters", source[:40] + "…", 40)
     root = _Parser(source).parse()
-    for term in _terms(root):
+    terms = _terms(root)
+    if len(terms) > MAX_TERMS:
+        raise QueryError(f"more than {MAX_TERMS} terms", source, 0)
+    for term in terms:
         if not normalize_key(term.text):
             at = max(0, source.find(term.text))
             raise QueryError("term is empty once normalized", source, at)

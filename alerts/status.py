@@ -93,11 +93,34 @@ def collect_status(engine: Engine, history: int = 20) -> dict[str, Any]:
                     "next_attempt_at": _iso(d.next_attempt_at) if d else None,
                     "last_error": d.last_error if d else None,
                     "open_problems": failing.get(sub.id, 0),
+                    "consecutive_failures": sub.consecutive_failures,
+                    "failing": sub.consecutive_failures > 0
+                    or (d is not None and d.status in ("failed", "pending")),
+                    "disabled_reason": sub.disabled_reason,
                 }
             )
+        # Messages handed to the SMTP server whose reply never came: maybe delivered, maybe not.
+        unknown = [
+            {
+                "delivery_id": d.id,
+                "subscription_id": d.subscription_id,
+                "status": d.status,
+                "message_id": d.message_id,
+                "handed_over_at": _iso(d.sent_pending_at),
+                "resend_after": _iso(d.next_attempt_at) if d.status == "sent-pending" else None,
+                "last_error": d.last_error,
+            }
+            for d in session.exec(
+                select(Delivery)
+                .where(col(Delivery.status).in_(["sent-pending", "unknown"]))
+                .order_by(col(Delivery.id).desc())
+                .limit(max(history, 20))
+            )
+        ]
     return {
         "sources": sources,
         "articles": {"by_verdict": verdicts, "alertable": alertable, "total": sum(verdicts.values())},
         "deliveries": subs,
         "recent_deliveries": recent,
+        "unknown_outcome": unknown,
     }

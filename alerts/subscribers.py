@@ -99,6 +99,8 @@ def get_or_create(session: Session, email: str, *, confirmed: bool) -> tuple[Sub
     elif subscriber.unsubscribed_at is not None:
         subscriber.unsubscribed_at = None
         subscriber.confirmed = confirmed
+        # A spent token (it unsubscribed this address; old mails and forwards carry it) must not work again.
+        subscriber.unsubscribe_token = new_token()
     if not subscriber.confirmed:
         subscriber.confirm_token = subscriber.confirm_token or new_token()
     session.flush()

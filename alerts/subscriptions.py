@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from alerts import schedule
-from alerts.bots import BotSpecError, parse_bot
+from alerts.bots import BotSpecError, check_webhook, parse_bot
 from alerts.clusters import cluster_ids
 from core.errors import XznewsError
-from store import Subscriber, Subscription
+from store import Delivery, Subscriber, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,13 @@ def check_keywords(keywords: str | None) -> str | None:
     return keywords.strip()
 
 
-def check_channels(email: bool, bots: list[str]) -> list[str]:
+def check_channels(email: bool, bots: list[str], *, allow_private: bool = False) -> list[str]:
     channels = ["email"] if email else []
     try:
-        channels += [str(parse_bot(spec)) for spec in bots]
+        for spec in bots:
+            bot = parse_bot(spec)
+            check_webhook(bot, allow_private)
+            channels.append(str(bot))
     except BotSpecError as exc:
         raise SubscriptionError(str(exc)) from exc
     if not channels:
@@ -68,7 +72,35 @@ def check_channels(email: bool, bots: list[str]) -> list[str]:
     return channels
 
 
-def create_subscription(session: Session, subscriber: Subscriber, spec: SubscriptionSpec) -> Subscription:
+def check_sources(names: list[str], known: Collection[str] | None) -> list[str]:
+    """Source names (or sites) as typed, refused when `known` is given and a name is not in it."""
+    cleaned = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+    if known is not None:
+        unknown = [n for n in cleaned if n not in known]
+        if unknown:
+            shown = ", ".join(sorted(known)[:20]) or "none configured"
+            raise SubscriptionError(f"unknown source {unknown[0]!r}; configured sources and sites: {shown}")
+    return cleaned
+
+
+_SAME = ("clusters", "keywords", "sources", "include_mentions", "frequency", "at_time", "weekday", "timezone")
+_SAME += ("send_empty", "channels")
+
+
+def _same_settings(a: Subscription, b: Subscription) -> bool:
+    return all(getattr(a, key) == getattr(b, key) for key in _SAME)
+
+
+def create_subscription(
+    session: Session,
+    subscriber: Subscriber,
+    spec: SubscriptionSpec,
+    *,
+    known_sources: Collection[str] | None = None,
+    allow_private: bool = False,
+) -> Subscription:
+    """A new subscription, validated. The same settings again are refused while that subscription is active,
+    and reactivate it when it is not (so subscribing twice never means two digests)."""
     try:
         schedule.validate(spec.frequency, spec.at_time, spec.weekday, spec.timezone)
     except schedule.ScheduleError as exc:
@@ -78,16 +110,43 @@ def create_subscription(session: Session, subscriber: Subscriber, spec: Subscrip
         name=spec.name[:200],
         clusters=check_clusters(spec.clusters),
         keywords=check_keywords(spec.keywords),
-        sources=[s.strip() for s in spec.sources if s.strip()],
+        sources=check_sources(spec.sources, known_sources),
         include_mentions=spec.include_mentions,
         frequency=spec.frequency,
         at_time=schedule.parse_at(spec.at_time).strftime("%H:%M"),
         weekday=spec.weekday,
         timezone=spec.timezone,
         send_empty=spec.send_empty,
-        channels=check_channels(spec.email, spec.bots),
+        channels=check_channels(spec.email, spec.bots, allow_private=allow_private),
     )
+    if subscriber.id is not None:
+        existing = session.exec(select(Subscription).where(Subscription.subscriber_id == subscriber.id)).all()
+        for old in existing:
+            if not _same_settings(old, sub):
+                continue
+            if old.active and subscriber.unsubscribed_at is None:
+                raise SubscriptionError(
+                    f"{subscriber.email} already has subscription {old.id} with these settings"
+                )
+            old.active, old.disabled_reason, old.consecutive_failures = True, None, 0
+            old.name = sub.name or old.name
+            log.info("subscription reactivated subscription=%s subscriber=%s", old.id, subscriber.id)
+            return old
     session.add(sub)
     session.flush()
     log.info("subscription created subscription=%s subscriber=%s", sub.id, subscriber.id)
+    return sub
+
+
+def delete_subscription(session: Session, sub_id: int) -> Subscription | None:
+    """Remove one subscription and its delivery log; the subscriber and their other subscriptions stay."""
+    sub = session.get(Subscription, sub_id)
+    if sub is None:
+        return None
+    for d in session.exec(select(Delivery).where(Delivery.subscription_id == sub_id)):
+        session.delete(d)
+    session.flush()
+    session.delete(sub)
+    session.flush()
+    log.info("subscription deleted subscription=%s subscriber=%s", sub_id, sub.subscriber_id)
     return sub

@@ -6,41 +6,51 @@ variables. Secrets (SMTP password, bot secrets) come only from the environment o
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from core import resources
 from core.errors import ConfigError
+from core.masking import MASK, mask_strings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SECRET_FIELDS = {"smtp_password", "database_url"}
 
 
 def default_config_dir() -> Path:
-    return Path(os.environ.get("XZNEWS_CONFIG_DIR") or PROJECT_ROOT / "config")
+    return resources.config_dir()
 
 
-class SmtpSettings(BaseModel):
+class _Strict(BaseModel):
+    # A misspelt key (`databse_url`, `[smpt]`) must not silently fall back to a default.
+    model_config = ConfigDict(extra="forbid")
+
+
+class SmtpSettings(_Strict):
     host: str = ""
-    port: int = 587
+    port: int = Field(587, ge=1, le=65535)
     security: str = Field("starttls", pattern="^(none|starttls|tls)$")
     username: str = ""
-    password: str = ""
-    timeout_s: float = 30.0
+    password: SecretStr = SecretStr("")
+    timeout_s: float = Field(30.0, gt=0)  # connect and every command but the end of DATA
+    # RFC 5321 §4.5.3.2.6 gives the server 10 minutes to answer the final dot of DATA: waiting less turns a
+    # slow server into a duplicate (the retry re-sends what the server did accept).
+    data_timeout_s: float = Field(600.0, gt=0)
 
     @property
     def configured(self) -> bool:
         return bool(self.host)
 
 
-class FetchSettings(BaseModel):
+class FetchSettings(_Strict):
     user_agent: str = "Mozilla/5.0 (compatible; xznews/0.1; Xuzhou industry news monitor)"
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 30.0
-    max_bytes: int = 10 * 1024 * 1024
+    connect_timeout_s: float = Field(10.0, gt=0)
+    read_timeout_s: float = Field(30.0, gt=0)
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     per_host_concurrency: int = Field(2, ge=1, le=8)
     per_host_delay_s: float = Field(1.0, ge=0)
     retries: int = Field(3, ge=0, le=10)
@@ -52,20 +62,24 @@ class FetchSettings(BaseModel):
     max_articles_per_run: int = Field(200, ge=1)
 
 
-class Settings(BaseModel):
-    database_url: str = ""
+class Settings(_Strict):
+    database_url: str = Field("", repr=False)  # may hold a password: never in repr()
     data_dir: Path = Path("var")
     config_dir: Path = Field(default_factory=default_config_dir)
     outbox_dir: Path | None = None
-    sources_path: Path | None = None  # default: <config_dir>/sources.toml
+    sources_path: Path | None = None  # default: <config_dir>/sources.toml, else the shipped one
     timezone: str = "Asia/Shanghai"
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", pattern="(?i)^(debug|info|warning|error|critical)$")
     mail_from: str = "xznews <digest@xznews.local>"
     public_base_url: str = "http://localhost:8080"
     digest_check_interval_s: int = Field(60, ge=5)
     # A digest window closes this far behind the clock, so an article stamped just before a dispatch but
     # committed just after it still falls in the next window (see alerts/dispatch.py).
     digest_settle_s: int = Field(120, ge=0)
+    digest_max_items: int = Field(50, ge=1, le=1000)  # the rest is counted as "and N more"
+    # A message handed to the SMTP server whose reply never came is re-sent once, after this long.
+    digest_unknown_quiet_h: float = Field(24.0, ge=0)
+    digest_disable_after: int = Field(3, ge=1)  # consecutive permanently failed digests (bounce policy)
     web_enabled: bool = True  # `xznews run` also serves the confirm/unsubscribe links
     web_host: str = "127.0.0.1"
     web_port: int = Field(8080, ge=0, le=65535)
@@ -77,7 +91,12 @@ class Settings(BaseModel):
     def _known_timezone(cls, value: str) -> str:
         from zoneinfo import ZoneInfo
 
-        ZoneInfo(value)
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError: pydantic would not catch it
+            raise ValueError(
+                f"unknown time zone {value!r}: expected an IANA name such as Asia/Shanghai"
+            ) from None
         return value
 
     @property
@@ -92,23 +111,17 @@ class Settings(BaseModel):
 
     @property
     def sources_file(self) -> Path:
-        return self.sources_path or self.config_dir / "sources.toml"
+        return self.sources_path or resources.config_file("sources.toml", self.config_dir)
 
     @property
     def clusters_file(self) -> Path:
-        return self.config_dir / "clusters.toml"
+        return resources.config_file("clusters.toml", self.config_dir)
 
     def masked(self) -> dict[str, Any]:
-        """The settings as a dict with secrets masked, for `xznews config show`."""
+        """The settings as a dict with secrets masked, for `xznews config show`: a mask only where a secret is."""
         data = self.model_dump(mode="json")
-        if data["smtp"]["password"]:
-            data["smtp"]["password"] = "********"
-        if "@" in data["database_url"]:
-            scheme, rest = data["database_url"].split("://", 1)
-            creds, host = rest.rsplit("@", 1)
-            user = creds.split(":", 1)[0]
-            data["database_url"] = f"{scheme}://{user}:********@{host}"
-        return data
+        data["smtp"]["password"] = MASK if self.smtp.password.get_secret_value() else ""
+        return mask_strings(data)  # type: ignore[return-value]
 
 
 # Environment variables → dotted keys. Secrets have a *_FILE twin that names a file holding the value.
@@ -173,21 +186,49 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError as exc:
         raise ConfigError(path, None, "file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, None, f"not UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot read: {exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"invalid TOML: {exc}") from exc
 
 
+def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _explain(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        leaf = str(err["loc"][-1])
+        close = difflib.get_close_matches(leaf, _known_keys(Settings, tuple(err["loc"])), n=1)
+        return "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
 def load_settings(config_file: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Build the settings. A missing default config file is fine (embedded defaults); a named one must exist."""
+    """Build the settings. A missing default config file is fine (embedded defaults); a named one must exist.
+
+    An unknown key is an error naming it; a bad value names the file and key it came from, or the environment
+    variable when one set it.
+    """
     environ = dict(os.environ if environ is None else environ)
     env = _env_overrides(environ)
-    config_dir = Path(env.get("config_dir") or default_config_dir())
-    path = config_file or Path(environ.get("XZNEWS_CONFIG") or config_dir / "xznews.toml")
+    config_dir = Path(env.get("config_dir") or resources.config_dir(environ))
+    path = config_file or Path(
+        environ.get("XZNEWS_CONFIG") or resources.config_file("xznews.toml", config_dir)
+    )
     data: dict[str, Any] = {"config_dir": str(config_dir)}
     if path.exists() or config_file is not None or "XZNEWS_CONFIG" in environ:
         file_data = read_toml(path)
         for secret in ("password",):
-            if file_data.get("smtp", {}).get(secret):
+            if isinstance(file_data.get("smtp"), dict) and file_data["smtp"].get(secret):
                 raise ConfigError(
                     path, f"smtp.{secret}", "secrets come from the environment (XZNEWS_SMTP_PASSWORD)"
                 )
@@ -198,4 +239,8 @@ def load_settings(config_file: Path | None = None, environ: dict[str, str] | Non
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(path, key, err["msg"]) from exc
+        var = next((v for v, dotted in _ENV_KEYS.items() if dotted == key and environ.get(v)), None)
+        if var is not None:
+            shown = "(secret)" if var in _SECRET_ENV else repr(environ[var])
+            raise ConfigError(f"environment variable {var}={shown}", None, _explain(err)) from None
+        raise ConfigError(path, key, _explain(err)) from None

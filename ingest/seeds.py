@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from core.resources import seeds_dir
 from ingest.classify import classify
 from ingest.dedupe import DedupeIndex
 from ingest.extract import split_seed_document
@@ -16,7 +17,7 @@ from ingest.pipeline import classified_article
 from store import Article, dedupe_session
 
 log = logging.getLogger(__name__)
-SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
+SEEDS_DIR = seeds_dir()  # the checkout's seeds/, or the copy an installed wheel carries
 
 
 @dataclass

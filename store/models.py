@@ -171,6 +171,9 @@ class Subscription(SQLModel, table=True):
     send_empty: bool = False
     channels: list[str] = Field(default_factory=lambda: ["email"], sa_column=Column(JSON, nullable=False))
     active: bool = True
+    # Bounce policy (alerts/dispatch.py): windows that failed permanently in a row; reset by a success.
+    consecutive_failures: int = 0
+    disabled_reason: str | None = Field(default=None, sa_column=Column(Text))  # why dispatch turned it off
     # The window of the next digest starts here: the end of the last successful delivery.
     last_success_at: datetime | None = _ts()
     created_at: datetime = _ts_default()
@@ -186,7 +189,8 @@ class Delivery(SQLModel, table=True):
     channel: str = Field(default="email", max_length=20)
     window_start: datetime = _ts(nullable=False)
     window_end: datetime = _ts(nullable=False)
-    status: str = Field(default="pending", max_length=12, index=True)  # pending|sending|sent|failed|empty
+    # pending | sending | sent-pending (handed to SMTP, outcome unknown) | sent | failed | empty | unknown
+    status: str = Field(default="pending", max_length=12, index=True)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     message_id: str | None = Field(default=None, max_length=300)
@@ -196,4 +200,7 @@ class Delivery(SQLModel, table=True):
     claimed_at: datetime | None = _ts()
     next_attempt_at: datetime | None = _ts()
     sent_at: datetime | None = _ts()
+    # Set just before the end of DATA: from here on the server may have the message (see alerts/dispatch.py).
+    sent_pending_at: datetime | None = _ts()
+    unknown_resends: int = 0  # an unknown-outcome message is re-sent at most once
     created_at: datetime = _ts_default()

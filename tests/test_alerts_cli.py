@@ -161,7 +161,98 @@ def test_every_alerts_command_has_help_text(cli_env):
 def test_the_digest_window_covers_what_arrived_since_the_last_send(cli_env):
     run("subscribe", "reader@example.com", "--frequency", "immediate")
     engine = _engine(cli_env)
-    soon = utcnow() + timedelta(hours=1)  # after the subscription was created
-    add_article(engine, fetched_at=soon)
-    result = run("digest", "send", "--now", (soon + timedelta(minutes=1) + SETTLE).isoformat())
+    with session_scope(engine) as session:  # created two hours ago
+        session.exec(select(Subscription)).one().created_at = utcnow() - timedelta(hours=2)
+    arrived = utcnow() - timedelta(hours=1)  # after the subscription was created
+    add_article(engine, fetched_at=arrived)
+    result = run("digest", "send", "--now", (arrived + timedelta(minutes=1) + SETTLE).isoformat())
     assert "sent 1" in result.output
+
+
+def test_digest_send_refuses_a_clock_in_the_future(cli_env):
+    run("subscribe", "reader@example.com", "--frequency", "immediate")
+    result = run("digest", "send", "--now", (utcnow() + timedelta(days=1)).isoformat())
+    assert result.exit_code == 2 and "is in the future" in result.output
+    with Session(_engine(cli_env)) as session:
+        assert session.exec(select(Subscription)).one().last_success_at is None  # the anchor did not jump
+
+
+def test_subscribing_twice_with_the_same_settings_is_refused(cli_env):
+    assert run("subscribe", "reader@example.com", "--keywords", "徐工").exit_code == 0
+    again = run("subscribe", "reader@example.com", "--keywords", "徐工")
+    assert again.exit_code == 2 and "already has subscription 1 with these settings" in again.output
+    assert run("subscribe", "reader@example.com", "--keywords", "协鑫").exit_code == 0  # different: fine
+    with Session(_engine(cli_env)) as session:
+        assert len(session.exec(select(Subscription)).all()) == 2
+
+
+def test_resubscribing_after_unsubscribing_reactivates_and_rotates_the_token(cli_env):
+    run("subscribe", "reader@example.com", "--keywords", "徐工")
+    with Session(_engine(cli_env)) as session:
+        old_token = session.exec(select(Subscriber)).one().unsubscribe_token
+    assert run("unsubscribe", old_token).exit_code == 0
+    assert run("subscribe", "reader@example.com", "--keywords", "徐工").exit_code == 0
+    with Session(_engine(cli_env)) as session:
+        subscriber = session.exec(select(Subscriber)).one()
+        (sub,) = session.exec(select(Subscription)).all()  # the old one, reactivated: not a second copy
+        assert sub.active and subscriber.unsubscribed_at is None
+        assert subscriber.unsubscribe_token != old_token
+    assert run("unsubscribe", old_token).exit_code == 2  # the spent link does not work again
+
+
+def test_unknown_source_names_are_refused(cli_env, tmp_path, monkeypatch):
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        '[[sources]]\nname = "xz_gov"\nkind = "rss"\nurl = "https://www.xz.gov.cn/rss.xml"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("XZNEWS_SOURCES", str(sources))
+    bad = run("subscribe", "reader@example.com", "--sources", "xz_gvo")
+    assert bad.exit_code == 2 and "unknown source 'xz_gvo'" in bad.output and "xz_gov" in bad.output
+    assert run("subscribe", "reader@example.com", "--sources", "xz_gov").exit_code == 0
+    assert run("subscribe", "reader@example.com", "--sources", "www.xz.gov.cn").exit_code == 0  # a site
+
+
+def test_watch_refuses_an_empty_query_and_says_when_a_removed_query_is_not_watched(cli_env):
+    run("subscribe", "reader@example.com", "--keywords", "徐工")
+    empty = run("watch", "add", "1", "")
+    assert empty.exit_code == 2 and "nothing to watch" in empty.output
+    missing = run("watch", "remove", "1", "协鑫")
+    assert missing.exit_code == 2 and "does not watch 协鑫; it watches: 徐工" in missing.output
+    assert json.loads(run("watch", "list", "--json").output)[0]["keywords"] == "徐工"
+
+
+def test_one_subscription_can_be_deleted_without_unsubscribing_the_address(cli_env):
+    run("subscribe", "reader@example.com", "--keywords", "徐工")
+    run("subscribe", "reader@example.com", "--keywords", "协鑫")
+    assert run("unsubscribe", "other@example.com", "--subscription", "1").exit_code == 2  # not theirs
+    result = run("unsubscribe", "reader@example.com", "--subscription", "1")
+    assert result.exit_code == 0 and "deleted subscription 1" in result.output
+    with Session(_engine(cli_env)) as session:
+        (left,) = session.exec(select(Subscription)).all()
+        assert left.id == 2 and left.active
+        assert session.exec(select(Subscriber)).one().unsubscribed_at is None
+
+
+def test_watch_list_masks_the_webhook_key(cli_env, monkeypatch):
+    monkeypatch.setattr("alerts.bots.check_public_url", lambda url, allow_private=False: ["203.0.113.9"])
+    hook = "wecom:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=0123-secret-key"
+    assert run("subscribe", "reader@example.com", "--bot", hook).exit_code == 0
+    listed = run("watch", "list", "--json").output
+    assert "0123-secret-key" not in listed and "key=********" in listed
+
+
+def test_a_bot_webhook_on_a_private_address_is_refused_at_subscribe_time(cli_env):
+    result = run("subscribe", "reader@example.com", "--bot", "wecom:http://127.0.0.1:5432/x")
+    assert result.exit_code == 2
+    assert "refused" in result.output and "non-public address 127.0.0.1" in result.output
+
+
+def test_status_shows_a_failing_and_a_disabled_subscription(cli_env):
+    run("subscribe", "reader@example.com")
+    with session_scope(_engine(cli_env)) as session:
+        sub = session.exec(select(Subscription)).one()
+        sub.consecutive_failures, sub.active = 3, False
+        sub.disabled_reason = "disabled after 3 failed digests in a row: SMTP 550 no such user"
+    out = run("status").output
+    assert "DISABLED: disabled after 3 failed digests in a row: SMTP 550 no such user" in out

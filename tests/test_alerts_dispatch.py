@@ -144,10 +144,10 @@ def test_a_permanent_550_is_recorded_and_not_retried_before_the_next_slot(engine
     assert smtp_server.messages[0]["Message-ID"] == row.message_id
 
 
-def test_a_crash_between_sending_and_recording_resends_the_same_message(
+def test_a_crash_after_the_server_took_the_message_waits_the_quiet_period_and_resends_once(
     engine, smtp_server, tmp_path, monkeypatch
 ):
-    settings = make_settings(tmp_path, smtp_server.port)
+    settings = make_settings(tmp_path, smtp_server.port).model_copy(update={"digest_unknown_quiet_h": 48})
     add_article(engine)
     add_subscription(engine)
 
@@ -160,12 +160,21 @@ def test_a_crash_between_sending_and_recording_resends_the_same_message(
         dispatch_due(engine, settings, DUE)
     monkeypatch.setattr(dispatch_mod, "_mark_done", real)
     [row] = _deliveries(engine)
-    assert row.status == "sending" and len(smtp_server.messages) == 1
+    assert row.status == "sent-pending" and len(smtp_server.messages) == 1
 
-    assert dispatch_due(engine, settings, DUE + timedelta(minutes=5)).sent == 0  # the claim is still fresh
-    assert dispatch_due(engine, settings, DUE + STALE_CLAIM + timedelta(minutes=1)).sent == 1
+    # Long past the stale-claim limit but inside the quiet period: no second copy, and the next day's
+    # digest is not held back by the unknown one.
+    add_article(engine, fetched_at=DUE + timedelta(hours=3))
+    later = dispatch_due(engine, settings, DUE + STALE_CLAIM + timedelta(hours=2))
+    assert later.sent == 0 and len(smtp_server.messages) == 1
+    assert dispatch_due(engine, settings, DUE + timedelta(days=1)).sent == 1
+    assert len(smtp_server.messages) == 2
+
+    quiet = timedelta(hours=settings.digest_unknown_quiet_h)
+    assert dispatch_due(engine, settings, DUE + quiet + timedelta(minutes=1)).sent == 1
+    assert dispatch_due(engine, settings, DUE + 3 * quiet).sent == 0  # never more than once
     ids = [m["Message-ID"] for m in smtp_server.messages]
-    assert ids == [row.message_id, row.message_id]  # one message the receiver can deduplicate
+    assert ids.count(row.message_id) == 2  # the re-send carries the same Message-ID
     assert _deliveries(engine)[0].status == "sent"
 
 

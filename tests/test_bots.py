@@ -68,7 +68,12 @@ def test_wecom_gets_a_markdown_message(http_server):
         return _json_reply({"errcode": 0, "errmsg": "ok"})
 
     http_server.routes["/cgi-bin/webhook/send"] = handler
-    post(parse_bot(f"wecom:{http_server.url('/cgi-bin/webhook/send?key=k')}"), "标题", "**徐工** 新闻")
+    post(
+        parse_bot(f"wecom:{http_server.url('/cgi-bin/webhook/send?key=k')}"),
+        "标题",
+        "**徐工** 新闻",
+        allow_private=True,
+    )
     assert seen == [{"msgtype": "markdown", "markdown": {"content": "**徐工** 新闻"}}]
 
 
@@ -89,7 +94,7 @@ def test_dingtalk_is_signed_with_timestamp_and_hmac(http_server, monkeypatch):
 
     http_server.routes["/robot/send"] = handler
     spec = f"dingtalk:{http_server.url('/robot/send?access_token=tok')};secret=env:XZNEWS_BOT_SECRET_DT"
-    post(parse_bot(spec), "徐州产业动态", "### 标题")
+    post(parse_bot(spec), "徐州产业动态", "### 标题", allow_private=True)
     assert seen == [{"msgtype": "markdown", "markdown": {"title": "徐州产业动态", "text": "### 标题"}}]
 
 
@@ -109,6 +114,7 @@ def test_feishu_carries_timestamp_and_sign_in_the_body(http_server, monkeypatch)
         parse_bot(f"feishu:{http_server.url('/open-apis/bot/v2/hook/x')};secret=env:XZNEWS_BOT_SECRET_FS"),
         "T",
         "md",
+        allow_private=True,
     )
     [body] = seen
     assert body["msg_type"] == "interactive"
@@ -128,11 +134,11 @@ def test_a_non_zero_errcode_is_a_failure_and_rate_limits_are_transient(http_serv
     http_server.routes["/busy"] = _json_reply({"errcode": 45009, "errmsg": "api freq out of limit"})
     http_server.add("/down", "oops", status=503)
     with pytest.raises(PermanentError, match="93000"):
-        post(parse_bot(f"wecom:{http_server.url('/bad')}"), "t", "m")
+        post(parse_bot(f"wecom:{http_server.url('/bad')}"), "t", "m", allow_private=True)
     with pytest.raises(TransientError, match="45009"):
-        post(parse_bot(f"wecom:{http_server.url('/busy')}"), "t", "m")
+        post(parse_bot(f"wecom:{http_server.url('/busy')}"), "t", "m", allow_private=True)
     with pytest.raises(TransientError, match="503"):
-        post(parse_bot(f"wecom:{http_server.url('/down')}"), "t", "m")
+        post(parse_bot(f"wecom:{http_server.url('/down')}"), "t", "m", allow_private=True)
 
 
 def test_a_missing_secret_variable_is_a_permanent_error(monkeypatch):
@@ -152,7 +158,7 @@ def test_long_digests_are_cut_at_a_line_to_fit_wecom():
 def test_one_subscription_can_use_mail_and_a_bot_and_a_bot_failure_is_retried_alone(
     sqlite_engine, http_server, smtp_server, tmp_path
 ):
-    settings_ = make_settings(tmp_path, smtp_server.port)
+    settings_ = _local_bots(make_settings(tmp_path, smtp_server.port))
     replies = [_json_reply({"errcode": 45009, "errmsg": "busy"}), _json_reply({"errcode": 0, "errmsg": "ok"})]
     posts = []
 
@@ -172,3 +178,42 @@ def test_one_subscription_can_use_mail_and_a_bot_and_a_bot_failure_is_retried_al
     with Session(sqlite_engine) as session:
         [row] = session.exec(select(Delivery)).all()
     assert row.status == "sent" and row.channel == "email+wecom" and len(row.channels_done) == 2
+
+
+def _local_bots(settings):
+    """The test's webhook server is on 127.0.0.1, which a real configuration never allows."""
+    return settings.model_copy(
+        update={"fetch": settings.fetch.model_copy(update={"allow_private_addresses": True})}
+    )
+
+
+def test_a_webhook_on_a_private_address_is_refused_at_send_time_and_the_mail_still_goes(
+    sqlite_engine, http_server, smtp_server, tmp_path
+):
+    posts = []
+    http_server.routes["/hook"] = lambda req: posts.append(req) or _json_reply({"errcode": 0})
+    add_article(sqlite_engine)
+    # Inserted directly, as a row from before the subscribe-time check existed would be.
+    add_subscription(sqlite_engine, channels=["email", f"wecom:{http_server.url('/hook')}"])
+
+    report = dispatch_due(sqlite_engine, make_settings(tmp_path, smtp_server.port), DUE)
+
+    assert posts == [] and len(smtp_server.messages) == 1
+    assert report.sent == 1  # the mail went; the refused bot closed the window with its error kept
+    with Session(sqlite_engine) as session:
+        (row,) = session.exec(select(Delivery)).all()
+    assert row.channels_done == ["email"] and "non-public address 127.0.0.1" in (row.last_error or "")
+
+
+def test_a_webhook_answering_a_json_list_fails_that_channel_not_the_round(
+    sqlite_engine, http_server, smtp_server, tmp_path
+):
+    http_server.routes["/hook"] = lambda req: _json_reply([1, 2])
+    add_article(sqlite_engine)
+    add_subscription(sqlite_engine, channels=[f"wecom:{http_server.url('/hook')}"])
+    add_subscription(sqlite_engine, email="other@example.com")
+
+    report = dispatch_due(sqlite_engine, _local_bots(make_settings(tmp_path, smtp_server.port)), DUE)
+
+    assert report.failed == 1 and report.sent == 1  # the other subscriber still got the digest
+    assert "not an object" in report.deliveries[0][4]

@@ -18,6 +18,9 @@ from ingest.classify import CLUSTER_IDS
 from store import init_db, make_engine, session_scope
 from xznews.demo_server import DemoSite
 
+# Written into every folder the demo uses: a folder without it that is not empty holds someone's real data.
+MARKER = ".xznews-demo"
+
 # (name, CMS family, path on the fixture site, family options)
 DEMO_SOURCES = [
     ("demo-province", "hanweb", "/col/col33718/index.html", {"columnid": "33718"}),
@@ -77,7 +80,9 @@ def run_demo(*, smtp: str | None, data_dir: str | None, email: str) -> dict[str,
 
     email = validate_email(email)
     folder = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="xznews-demo-"))
+    check_demo_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / MARKER).write_text("made by `xznews demo`; safe to delete with the folder\n", encoding="utf-8")
     with DemoSite() as site:
         sources_file = folder / "sources.toml"
         sources_file.write_text(demo_sources_toml(site.base_url), encoding="utf-8")
@@ -88,7 +93,7 @@ def run_demo(*, smtp: str | None, data_dir: str | None, email: str) -> dict[str,
         print(f"database:   {settings.db_url}")
         seeds = load_seeds(engine)
         print(f"seeds:      {seeds.added} seed articles stored ({seeds.already} already there)")
-        _subscribe(engine, email, get_or_create, SubscriptionSpec, create_subscription)
+        demo_sub = _subscribe(engine, email, get_or_create, SubscriptionSpec, create_subscription)
         reports = run_ingest(settings, engine)
     fetched = sum(r.fetched for r in reports)
     new = sum(r.new + r.updates for r in reports)
@@ -106,7 +111,9 @@ def run_demo(*, smtp: str | None, data_dir: str | None, email: str) -> dict[str,
             print(f"    skipped {url}: {why}")
     print("per cluster: " + (", ".join(f"{k} {v}" for k, v in sorted(clusters.items())) or "none"))
     # Nothing else writes to this database: the digest window may close right now, with no settle lag.
-    report = dispatch_due(engine, settings, settle_s=0)
+    report = dispatch_due(
+        engine, settings, settle_s=0, subscription_ids={demo_sub}
+    )  # only its own subscriber
     where = (
         f"SMTP {settings.smtp.host}:{settings.smtp.port}"
         if settings.smtp.configured
@@ -124,11 +131,36 @@ def run_demo(*, smtp: str | None, data_dir: str | None, email: str) -> dict[str,
     }
 
 
-def _subscribe(engine: Engine, email: str, get_or_create, spec_cls, create) -> None:  # type: ignore[no-untyped-def]
+def check_demo_folder(folder: Path) -> None:
+    """The demo writes only into an empty folder or one it made: never over a real database or outbox."""
+    if not folder.exists() or (folder / MARKER).exists():
+        return
+    if not folder.is_dir():
+        raise XznewsError(f"--data-dir {folder} is not a folder")
+    if any(folder.iterdir()):
+        raise XznewsError(
+            f"--data-dir {folder} is not empty and was not made by `xznews demo`: "
+            "give an empty or new folder (the demo never touches real data)"
+        )
+
+
+def _subscribe(engine: Engine, email: str, get_or_create, spec_cls, create) -> int:  # type: ignore[no-untyped-def]
+    """The demo's own subscription (created on first use); the only one the demo mails."""
+    from sqlmodel import select
+
+    from store import Subscription
+
     with session_scope(engine) as session:
-        subscriber, created = get_or_create(session, email, confirmed=True)
-        if created:
-            create(
+        subscriber, _ = get_or_create(session, email, confirmed=True)
+        sub = session.exec(
+            select(Subscription)
+            .where(Subscription.subscriber_id == subscriber.id)
+            .where(Subscription.name == "demo")
+        ).first()
+        if sub is None:
+            sub = create(
                 session, subscriber, spec_cls(clusters=list(CLUSTER_IDS), frequency="immediate", name="demo")
             )
+        sub_id = sub.id
     print(f"subscriber: {email} (immediate digest, all 343 clusters)")
+    return sub_id

@@ -9,7 +9,6 @@ piece of a longer unrelated word (集中能源 is not 中能, 天通苑 is not �
 from __future__ import annotations
 
 import logging
-import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -23,6 +22,9 @@ from ingest.classify.segment import tokenizer_for
 
 if TYPE_CHECKING:
     import jieba
+
+from core.errors import XznewsError
+from core.resources import config_file
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ _WINDOW = 6
 _ASCII_UPPER_RE = re.compile(r"[A-Z]+")
 
 
-class LexiconError(ValueError):
+class LexiconError(XznewsError, ValueError):
     """The lexicon file is missing or malformed; the message names the file and the key."""
 
 
@@ -144,10 +146,7 @@ class Lexicon:
 
 
 def default_path() -> Path:
-    config_dir = os.environ.get("XZNEWS_CONFIG_DIR")
-    if config_dir:
-        return Path(config_dir) / "clusters.toml"
-    return Path(__file__).resolve().parents[2] / "config" / "clusters.toml"
+    return config_file("clusters.toml")  # XZNEWS_CONFIG_DIR, ./config, or the shipped default
 
 
 def load_lexicon(path: str | Path | None = None) -> Lexicon:
@@ -171,6 +170,8 @@ def _load_cached(path: Path) -> Lexicon:
         raise LexiconError(f"{path}: lexicon file not found") from exc
     except tomllib.TOMLDecodeError as exc:
         raise LexiconError(f"{path}: invalid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise LexiconError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     lexicon = _build(path, data)
     log.debug("loaded lexicon path=%s terms=%d", path, len(lexicon.cluster_entries))
     return lexicon

@@ -11,6 +11,8 @@ _NAMES = {
     "RobotsCache": "robots",
     "absolute_url": "urls",
     "canonical_url": "urls",
+    "check_public_url": "urls",
+    "UnsafeURLError": "urls",
     "host_allowed": "urls",
     "host_of": "urls",
     "host_twins": "urls",

@@ -171,6 +171,14 @@ def _check_options(source: SourceConfig) -> tuple[str, str] | None:
     for key in ("item", "link", "title", "date"):
         if key in opts and not isinstance(opts[key], str):
             return key, "must be a CSS selector string"
+    aliases = opts.get("host_aliases")
+    if aliases is not None and not (
+        isinstance(aliases, dict) and all(isinstance(v, str) for v in aliases.values())
+    ):
+        return (
+            "host_aliases",
+            'must be a table of host = "canonical host", e.g. { "m.xz.gov.cn" = "www.xz.gov.cn" }',
+        )
     if "page_url" in opts and "{n}" not in str(opts["page_url"]):
         return "page_url", "must contain {n}, e.g. 'index_{n}.html'"
     return None

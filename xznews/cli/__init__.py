@@ -9,6 +9,7 @@ import sys
 import typer
 
 from core.errors import XznewsError
+from xznews.cli.errors import ErrorTranslatingGroup
 
 app = typer.Typer(
     name="xznews",
@@ -17,6 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=ErrorTranslatingGroup,  # one clear line for any error, in every command (xznews/cli/errors.py)
 )
 
 # Modules that add commands to `app`, in the order they appear in --help.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from alerts import schedule, subscribers
@@ -16,8 +17,9 @@ from alerts.dispatch import compose_for, dispatch_due
 from alerts.query import Or, QueryError, parse_query
 from alerts.render import render_digest
 from alerts.status import collect_status
-from alerts.subscriptions import SubscriptionSpec, check_keywords, create_subscription
+from alerts.subscriptions import SubscriptionSpec, check_keywords, create_subscription, delete_subscription
 from core.errors import XznewsError
+from core.settings import Settings
 from store import Subscriber, Subscription, session_scope, utcnow
 from xznews.cli.common import get_engine, get_settings, print_json
 
@@ -101,11 +103,18 @@ def subscribe(
         check_keywords(spec.keywords)  # refuse a bad query before touching the database
     except (XznewsError, schedule.ScheduleError) as exc:
         raise _fail(str(exc)) from None
+    known = _known_sources(settings) if spec.sources else None
     engine = get_engine(settings)
     try:
         with session_scope(engine) as session:
             subscriber, _ = subscribers.get_or_create(session, email, confirmed=not confirm)
-            sub = create_subscription(session, subscriber, spec)
+            sub = create_subscription(
+                session,
+                subscriber,
+                spec,
+                known_sources=known,
+                allow_private=settings.fetch.allow_private_addresses,
+            )
             summary = describe(sub)
     except XznewsError as exc:
         raise _fail(str(exc)) from None
@@ -134,13 +143,31 @@ def subscribe(
     print(f"unsubscribe: {link}")
 
 
+def _known_sources(settings: Settings) -> set[str]:
+    """What --sources may name: a configured source, a host it publishes on, or "seed"."""
+    from ingest.fetch import host_of
+    from ingest.sources import load_sources
+
+    known = {"seed"}
+    for cfg in load_sources(settings.sources_file):
+        known |= {cfg.name, host_of(cfg.url), *cfg.allowed_hosts}
+    return {k for k in known if k}
+
+
 def unsubscribe(
     token_or_email: Annotated[
         str, typer.Argument(help="An unsubscribe token, or (operator) an email address.")
     ],
+    subscription: Annotated[
+        int | None,
+        typer.Option(help="Delete only this subscription of the address; the others keep coming."),
+    ] = None,
 ) -> None:
     """Unsubscribe by token (from the link in every mail) or by email address."""
     engine = get_engine()
+    if subscription is not None:
+        _delete_one(engine, token_or_email, subscription)
+        return
     try:
         with session_scope(engine) as session:
             if "@" in token_or_email:
@@ -153,6 +180,20 @@ def unsubscribe(
     if email is None:
         raise _fail("no subscriber with that token or address")
     print(f"unsubscribed {email}")
+
+
+def _delete_one(engine: Engine, email: str, sub_id: int) -> None:
+    try:
+        address = subscribers.validate_email(email)
+    except XznewsError as exc:
+        raise _fail(f"--subscription needs the subscriber's address: {exc}") from None
+    with session_scope(engine) as session:
+        sub = session.get(Subscription, sub_id)
+        owner = session.get(Subscriber, sub.subscriber_id) if sub else None
+        if sub is None or owner is None or owner.email != address:
+            raise _fail(f"{address} has no subscription {sub_id}")
+        delete_subscription(session, sub_id)
+    print(f"deleted subscription {sub_id} of {address}")
 
 
 def confirm_cmd(token: Annotated[str, typer.Argument(help="The token from the confirmation link.")]) -> None:
@@ -199,6 +240,8 @@ def watch_add(
     """Add watched keywords to a subscription (OR-ed with what it watches)."""
     with session_scope(get_engine()) as session:
         sub = _load_sub(session, subscription_id)
+        if not any(t.strip() for t in terms):
+            raise _fail("nothing to watch: give a query, e.g. '徐工 -招聘'")
         alternatives = _alternatives(sub.keywords or "") + [a for t in terms for a in _alternatives(t)]
         try:
             sub.keywords = check_keywords(" | ".join(dict.fromkeys(alternatives)))
@@ -215,9 +258,28 @@ def watch_remove(
     with session_scope(get_engine()) as session:
         sub = _load_sub(session, subscription_id)
         drop = {a for t in terms for a in _alternatives(t)}
-        kept = [a for a in _alternatives(sub.keywords or "") if a not in drop]
+        watched = _alternatives(sub.keywords or "")
+        missing = sorted(drop - set(watched))
+        if missing or not drop:
+            shown = " | ".join(watched) or "nothing"
+            raise _fail(
+                f"subscription {sub.id} does not watch {' | '.join(missing) or repr('')}; it watches: {shown}"
+            )
+        kept = [a for a in watched if a not in drop]
         sub.keywords = check_keywords(" | ".join(kept)) if kept else None
         print(f"subscription {sub.id} watches: {sub.keywords or '(no keyword filter)'}")
+
+
+def _shown_channel(channel: str) -> str:
+    """A channel without its credential: webhook keys and tokens masked."""
+    from alerts.bots import BotSpecError, is_bot_channel, parse_bot
+
+    if not is_bot_channel(channel):
+        return channel
+    try:
+        return parse_bot(channel).shown
+    except BotSpecError:
+        return channel.split(":", 1)[0] + ":(invalid)"
 
 
 def watch_list(
@@ -246,7 +308,9 @@ def watch_list(
             "weekday": schedule.WEEKDAYS[s.weekday],
             "timezone": s.timezone,
             "include_mentions": s.include_mentions,
-            "channels": [c.split(";", 1)[0] for c in s.channels],
+            "channels": [_shown_channel(c) for c in s.channels],
+            "failing": s.consecutive_failures,
+            "disabled_reason": s.disabled_reason,
         }
         for s, p in rows
     ]
@@ -272,7 +336,11 @@ def digest_send(
 ) -> None:
     """Send every digest that is due (and retries that are due); record each delivery."""
     settings = get_settings()
-    report = dispatch_due(get_engine(settings), settings, _parse_time(now, settings.timezone))
+    when = _parse_time(now, settings.timezone)
+    if when is not None and when > utcnow() + timedelta(minutes=1):
+        # Windows would close in the future: their anchors would skip the articles that arrive until then.
+        raise _fail(f"--now {when.isoformat()} is in the future; digests can only be sent for the past")
+    report = dispatch_due(get_engine(settings), settings, when)
     if json_out:
         print_json(report.as_dict())
         return
@@ -301,6 +369,8 @@ def digest_preview(
         address = subscribers.validate_email(email)
     except XznewsError as exc:
         raise _fail(str(exc)) from None
+    if not out.parent.is_dir():
+        raise _fail(f"--out {out}: the folder {out.parent} does not exist")
     end = _parse_time(now, settings.timezone) or utcnow()
     with Session(get_engine(settings)) as session:
         subscriber = subscribers.find_by_email(session, address)
@@ -357,7 +427,19 @@ def status(
             line += f", next attempt {d['next_attempt_at']}"
         if d["last_error"]:
             line += f"; last error: {d['last_error']}"
+        if d["disabled_reason"]:
+            line += f"; DISABLED: {d['disabled_reason']}"
+        elif d["failing"]:
+            line += f"; FAILING ({d['consecutive_failures']} failed digests in a row)"
         print(line)
+    if data["unknown_outcome"]:
+        print("Outcome unknown (handed to the SMTP server, no reply; re-sent once after the quiet period):")
+    for u in data["unknown_outcome"]:
+        when = f", re-send after {u['resend_after']}" if u["resend_after"] else ", not re-sent again"
+        print(
+            f"  #{u['delivery_id']} subscription {u['subscription_id']} {u['message_id']}: "
+            f"{u['status']} since {u['handed_over_at']}{when}"
+        )
     if data["recent_deliveries"]:
         print("Recent deliveries (newest first):")
     for d in data["recent_deliveries"]:

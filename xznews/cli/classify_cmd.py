@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from ingest.classify import Classification, Lexicon, LexiconError, classify, load_lexicon
+from xznews.cli.common import read_text_articles
 
 
 class InputError(Exception):
@@ -64,7 +65,16 @@ def classify_command(
 
 def _inputs(files: list[Path], jsonl: Path | None) -> Iterator[tuple[str, Any]]:
     for path in files:
-        yield str(path), lambda path=path: read_article_file(path)
+        if path.suffix.lower() in {".html", ".htm"}:
+            yield str(path), lambda path=path: read_article_file(path)
+            continue
+        try:  # a text file is split into articles the way `seeds load` splits the seed corpus
+            articles = read_text_articles(path, path.read_bytes())
+        except (OSError, UnicodeDecodeError):
+            yield str(path), lambda path=path: read_article_file(path)  # reports why on its line
+            continue
+        for item_id, title, body in articles:
+            yield item_id, lambda title=title, body=body: (title, body)
     if jsonl is not None:
         try:
             lines = jsonl.read_text(encoding="utf-8").splitlines()

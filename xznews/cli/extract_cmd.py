@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ingest.extract import Extracted, extract_article
+from xznews.cli.common import looks_like_html, read_text_articles
 
 
 class InputError(Exception):
@@ -32,25 +33,49 @@ def extract(
     """Extract title, publish time, source, author and clean body from saved pages or live URLs."""
     if url and len(inputs) != 1:
         raise typer.BadParameter("--url applies to a single input", param_hint="--url")
-    failures = 0
+    failures = total = 0
     for item in inputs:
-        record = _extract_one(item, url)
-        failures += record["error"] is not None
-        if as_json:
-            typer.echo(json.dumps(record, ensure_ascii=False))
-        else:
-            typer.echo(_readable(record))
-    if failures and failures == len(inputs):
+        for record in _extract_any(item, url):
+            total += 1
+            failures += record["error"] is not None
+            if as_json:
+                typer.echo(json.dumps(record, ensure_ascii=False))
+            else:
+                typer.echo(_readable(record))
+    if failures and failures == total:
         raise typer.Exit(1)
 
 
-def _extract_one(item: str, url: str | None) -> dict[str, Any]:
+def _extract_any(item: str, url: str | None) -> list[dict[str, Any]]:
+    """A page gives one record; a seed-style text file one per article; anything else says what it is."""
+    if _is_url(item):
+        return [_extract_one(item, url)]
+    try:
+        data = _read_file(item)
+    except InputError as exc:
+        return [_record(item, None, str(exc))]
+    if looks_like_html(data):
+        return [_extract_one(item, url, data)]
+    try:
+        articles = read_text_articles(Path(item), data)
+    except UnicodeDecodeError:
+        return [_record(item, None, "not an HTML page (nor UTF-8 text)")]
+    if not articles:
+        return [_record(item, None, "not an HTML page, and no article text in it")]
+    return [
+        {"input": aid, "title": title, "published_at": None, "source": None, "author": None, "body": body,
+         "error": None}
+        for aid, title, body in articles
+    ]  # fmt: skip
+
+
+def _extract_one(item: str, url: str | None, data: bytes | None = None) -> dict[str, Any]:
     try:
         if _is_url(item):
             data, final_url, charset = _fetch(item)
             extracted = extract_article(data, final_url, http_charset=charset)
         else:
-            extracted = extract_article(_read_file(item), url)
+            extracted = extract_article(data if data is not None else _read_file(item), url)
     except InputError as exc:
         return _record(item, None, str(exc))
     error = None if extracted.paragraphs else "no article text found"

@@ -26,7 +26,20 @@ def register(app: typer.Typer) -> None:
     )
     sources.command("list")(sources_list)
     sources.command("check")(sources_check)
+    sources.command("reset")(sources_reset)
     app.add_typer(sources, name="sources")
+
+
+def sources_reset(name: Annotated[str, typer.Argument(help="The source whose backoff to clear.")]) -> None:
+    """Clear a source's failure count and backoff, so the daemon tries it on its next interval."""
+    from store import session_scope
+
+    with session_scope(get_engine()) as session:
+        row = session.exec(select(Source).where(Source.name == name)).first()
+        if row is None:
+            raise ConfigError("sources", name, "no such source has run yet (see `xznews sources list`)")
+        row.consecutive_failures, row.next_try_at, row.flagged = 0, None, None
+    print(f"{name}: backoff cleared; the daemon tries it on its next interval")
 
 
 def sources_list(
@@ -125,7 +138,9 @@ def sources_check(
             result["kind"] = source.kind
         refs: list[ArticleRef] = []
         result["error"] = None
-        if source.kind == "listpage" and not source.options.get("item"):
+        if result["sniffed"].get("error"):  # e.g. "cannot resolve HOST": say that, not "no adapter"
+            result["error"] = f"cannot fetch the listing: {result['sniffed']['error']}"
+        elif source.kind == "listpage" and not source.options.get("item"):
             result["error"] = (
                 "no adapter recognised this page: configure kind = 'listpage' with CSS selectors"
             )
