@@ -9,6 +9,7 @@ piece of a longer unrelated word (集中能源 is not 中能, 天通苑 is not �
 from __future__ import annotations
 
 import logging
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -152,13 +153,14 @@ def default_path() -> Path:
 def load_lexicon(path: str | Path | None = None) -> Lexicon:
     """Load and validate the lexicon; cached per resolved path."""
     if path is None:
-        return _load_cached(_resolved_default(os.environ.get("XZNEWS_CONFIG_DIR")))
+        return _load_cached(_resolved_default(os.environ.get("XZNEWS_CONFIG_DIR"), os.getcwd()))
     return _load_cached(Path(path).resolve())
 
 
 @lru_cache(maxsize=8)
-def _resolved_default(config_dir: str | None) -> Path:
-    # Resolving a path costs system calls; classify() asks for the default lexicon once per article.
+def _resolved_default(config_dir: str | None, cwd: str) -> Path:
+    # Resolving a path costs system calls; classify() asks for the default lexicon once per article.  The key
+    # holds what the resolution depends on: XZNEWS_CONFIG_DIR and the working directory (./config).
     return default_path().resolve()
 
 
