@@ -37,7 +37,8 @@ _LINKERS = (
     "投产的", "落户的", "推进的", "建成的", "的", "投资", "兴建", "建设", "签约", "签署", "开工", "奠基", "竣工",
     "投产", "实施", "引进", "推进", "落户", "位于", "在", "由", "将", "为", "是", "了", "就", "对", "共", "其中",
     "此外", "另外", "同时", "以及", "包括", "举行", "启动", "开展", "观摩", "察看", "参观", "考察", "洽谈", "规划",
-    "拟建", "新建", "续建", "名称", "主体", "保障", "解决", "宣布", "加快", "谋划", "推动", "支持", "服务",
+    "拟建", "新建", "续建", "名称", "主体", "保障", "解决", "宣布", "加快", "谋划", "推动", "支持", "服务好", "暨", "深入", "此次", "这次", "本次",
+    "还有", "看到", "随着", "加大", "投入到", "抓", "把", "项目",
     "协调", "公布", "配备", "跟踪", "围绕", "聚焦", "抓好", "加强", "完成", "参加", "出席", "见证", "会见", "介绍",
 )
 _COMPANY_SUFFIX = r"(?:股份有限公司|有限责任公司|集团有限公司|有限公司|集团公司|集团|公司)"
@@ -51,7 +52,7 @@ _GENERIC = re.compile(
     r"该|此|本|这些|这个|这批|一批|一个|龙头|好|优质|外资|内资|制造业|服务业|现代|工业|配套|民生|实事|功能性|观摩|"
     r"在谈|储备|旗舰型|基地型|标杆|高精尖|补链|延链|强链|产业链|关联|上下游|集群|343|创新|优势|新兴|特色|各类|"
     r"其他|其余|单个|同类|首批|批|所有|全部|城建|工程|民营|基础设施|建设|实施|计划|年度|亿元|万元|级|百亿|千亿|"
-    r"十亿|大|小|前期|后续|二期|三期|一期|首期|新|老|示范|试点|的|和|及|、|等|类|\d+|[一二三四五六七八九十两百千]+|"
+    r"十亿|大|小|首|更多|更|多|前期|后续|二期|三期|一期|首期|新|老|示范|试点|的|和|及|、|等|类|\d+|[一二三四五六七八九十两百千]+|"
     r"个|项|以上|以下|合作|投资|落地|企业|科技|民生|各|全市|全区|全县|同期|入选|清单|省市|国家|政府|这|那|"
     r"高质量|发展|转型|改造|智能化|数字化|技改|更新|重大产业|产业化|年|季度|春季|夏季|秋季|冬季|上半年|下半年|"
     r"前三季度|今年|去年|明年|服务业|文旅|民生|社会事业|城建|农业|乡村振兴|面上|非凡|亮点)+"
@@ -61,6 +62,7 @@ _NUM = r"(?:\d+|[一二三四五六七八九十两百千]+)"
 # A round-up: "228个项目", "签约亿元以上项目31个" (not "不到3个月").
 _ROUNDUP_RE = re.compile(rf"{_NUM}(?:个|项)[^，,。；]{{0,12}}项目|项目{_NUM}(?:个|项)")
 _MIN_CORE = 4
+_CEREMONY_RE = re.compile(r"(?:集中)?(?:签约|开工|竣工|投产|推介|对接)(?:仪式|活动|大会|会)")
 _SITE_RE = re.compile(r"(?:建设地点|项目地点|项目地址|项目选址|选址|坐落于|位于)")
 # A park announced as such: "规划建设徐州氢能产业园".
 _PARK_NAME_RE = re.compile(r"(?:规划建设|拟建设|拟建|筹建|谋划建设)(?P<name>[\u4e00-\u9fffA-Za-z0-9]{2,16}?(?:产业园|产业基地|科技园))")
@@ -88,7 +90,13 @@ _STAGE_WORDS = {
         "规划建设", "规划", "拟建", "拟在", "拟投资", "洽谈", "环境影响评价", "环评", "公示", "谋划", "在谈", "意向",
     ),
 }
-_STAGE_RE = re.compile("|".join(sorted((w for ws in _STAGE_WORDS.values() for w in ws), key=len, reverse=True)))
+# A word ending in 产 must not run into 产业/产品/产线 (泉投产业, 测试产线).
+_STAGE_RE = re.compile(
+    "|".join(
+        re.escape(w) + ("(?![业品线值能])" if w.endswith("产") else "")
+        for w in sorted((w for ws in _STAGE_WORDS.values() for w in ws), key=len, reverse=True)
+    )
+)
 _STAGE_OF = {w: s for s, ws in _STAGE_WORDS.items() for w in ws}
 # A stage word after these (in its clause) is a plan or a condition, not what is happening now.
 _FUTURE_RE = re.compile(
@@ -136,6 +144,7 @@ class _Mention:
     places: list[PlaceHit] = field(default_factory=list)
     evidence: str = ""
     listed: bool = False
+    follows: str = ""  # the text right after the name
 
 
 @cache
@@ -199,8 +208,8 @@ def extract_projects(title: str, text: str, classification: object | None = None
             # "该项目总投资100亿元" refers to the last project named; a round-up ("31个项目") ends that.
             if _ROUNDUP_RE.search(unit):
                 current = None
-            if current is not None and _SITE_RE.search(unit) and not current.places:
-                current.places = [h for h in gaz.find(unit) if not _inside_company(unit, h)]
+            if current is not None and _SITE_RE.search(unit):  # "项目建设地点位于新沂高新区"
+                current.places += [h for h in gaz.find(unit) if not _inside_company(unit, h)]
             if current is not None and bare:
                 _fill_from_reference(current, unit)
             last_company = _last_company(unit) or last_company
@@ -222,8 +231,9 @@ def extract_projects(title: str, text: str, classification: object | None = None
             # "A项目、B项目也在分会场开工": the items of a list share its predicate.
             a, b = found[i], found[i + 1]
             between = unit[a.end : b.start]
-            if a.stage is None and re.match(r"\s*(?:、|和|及|与|以及)[^，,。；]*$", between):
-                a.stage = b.stage
+            if re.match(r"\s*(?:、|和|及|与|以及)[^，,。；]*$", between):
+                a.stage = a.stage or b.stage
+                b.places = b.places or a.places  # "在X产业园内，A项目、B项目同时竣工投产"
         current = found[-1]
         if _ROUNDUP_RE.search(unit[found[-1].end :]):
             current = None
@@ -277,11 +287,13 @@ def _named_mentions(
             begin = company.end()
             company = _COMPANY_RE.search(unit, begin, m.start())
         name = unit[begin:end]
-        name = re.sub(r"^(?:[百千]|\d+)亿级", "", name)
+        if re.match(r"(?:一批|一些|多个|若干|部分|各类|一系列)", name):
+            continue  # an unnamed group ("一批电动车零部件项目")
+        name = re.sub(r"^(?:[百千]|\d+)亿级|^(?:一个|这个|那个)", "", name)
         begin = end - len(name)
         if not _is_named(name[:-2]):
             continue
-        out.append(_Mention(ui, begin, end, name))
+        out.append(_Mention(ui, begin, end, name, follows=unit[end : end + 8]))
     for m in _PARK_NAME_RE.finditer(unit):
         if not any(a <= m.start("name") < b for a, b in skip):
             out.append(_Mention(ui, m.start("name"), m.end("name"), m.group("name")))
@@ -307,7 +319,11 @@ def _is_named(core: str) -> bool:
         return False
     if _GENERIC.fullmatch(core) or re.search(r"(?:产业|重大|重点|优势|新兴|特色)$", core):
         return False  # "数字经济产业项目", "2026年春季重大项目": a category or a round-up
-    return core.lower() not in _category_names()
+    rest = _GENERIC.sub("", core).lower()
+    cats = _category_names()
+    if len(rest) < 2 or core.lower() in cats:
+        return False
+    return not any(c.endswith(rest) for c in cats)  # "首个30亿元以上新材料项目": a category
 
 
 def _bare_reference(unit: str) -> bool:
@@ -509,6 +525,11 @@ def _merge_in_article(mentions: list[_Mention]) -> list[_Mention]:
     out: list[_Mention] = []
     for m in sorted(mentions, key=lambda m: (m.unit, m.start)):
         same = next((p for p in out if _same_in_article(p, m)), None)
+        if same is None and m.company is None:
+            # "辉曜光能项目": a company's short name used for its project
+            key = name_key(m.name)
+            owners = [p for p in out if p.company and key and key in normalize_text(p.company).lower()]
+            same = owners[0] if len(owners) == 1 else None
         if same is None:
             out.append(m)
             continue
@@ -531,8 +552,9 @@ def _finish(
     for m in mentions:
         if m.company is None and m.amount is None and m.stage is None and not m.listed:
             m.stage = None
-            if not (title_stage and any(name_key(m.name) in name_key(title) for _ in [0])):
-                continue  # a name with no company, figure or stage of its own is a passing mention
+            continue  # a name with no company, figure or stage of its own is a passing mention
+        if m.company is None and m.amount is None and _CEREMONY_RE.match(m.follows):
+            continue  # "举行冷链物流项目签约仪式": the event's theme, its projects are named elsewhere
         stage = m.stage or m.stage_hint or title_stage
         place = _best_place(m.places) or _best_place(title_places) or _best_place(lead_places)
         out.append(
