@@ -76,7 +76,11 @@ def names_match(a: str, b: str) -> float:
 
 def match(gold: list[dict], pred: list[dict]) -> list[tuple[dict, dict]]:
     pairs = sorted(
-        ((names_match(g["name"], p["name"]), gi, pi) for gi, g in enumerate(gold) for pi, p in enumerate(pred)),
+        (
+            (names_match(g["name"], p["name"]), gi, pi)
+            for gi, g in enumerate(gold)
+            for pi, p in enumerate(pred)
+        ),
         reverse=True,
     )
     used_g: set[int] = set()
@@ -124,7 +128,9 @@ def score(items: list[dict], predictions: dict[str, list[dict]], errors: list[st
             hit_g = {id(g) for g, _ in pairs}
             hit_p = {id(p) for _, p in pairs}
             errors += [f"{item['id']} MISSED {g['name']}" for g in gold if id(g) not in hit_g]
-            errors += [f"{item['id']} EXTRA {p['name']} ({p['evidence'][:60]})" for p in pred if id(p) not in hit_p]
+            errors += [
+                f"{item['id']} EXTRA {p['name']} ({p['evidence'][:60]})" for p in pred if id(p) not in hit_p
+            ]
     return s
 
 
@@ -170,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeat):
         predict(items)
     elapsed = time.perf_counter() - start
-    print(f"speed      {len(items) * args.repeat / elapsed:.0f} articles/s ({len(items)} items x {args.repeat})")
+    print(
+        f"speed      {len(items) * args.repeat / elapsed:.0f} articles/s ({len(items)} items x {args.repeat})"
+    )
     if args.errors or args.errors_fold is not None:
         keep = {i["id"] for i in items if args.errors or fold_of(i["id"]) == args.errors_fold}
         for line in errors:

@@ -26,27 +26,131 @@ from ingest.normalize import normalize_text
 from ingest.projects.places import Gazetteer, PlaceHit, load_gazetteer
 
 STAGES = ("planned", "signed", "started", "completed")
-_STAGE_ORDER = {s: i for i, s in enumerate(STAGES)}
+STAGE_ORDER = {s: i for i, s in enumerate(STAGES)}
 
 _UNIT_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")
 _CLAUSE_SEP = "，,、：:（）()"
 _NAME_STOP = set("，,。；;：:！？!?、“”‘’\"'《》〈〉【】[]（）()\n…—")
 # Left edges of a name: the name starts right after the last of these in its run.
 _LINKERS = (
-    "投资建设的", "投资兴建的", "投资建设", "投资的", "建设的", "实施的", "引进的", "签约的", "开工的", "竣工的",
-    "投产的", "落户的", "推进的", "建成的", "的", "投资", "兴建", "建设", "签约", "签署", "开工", "奠基", "竣工",
-    "投产", "实施", "引进", "推进", "落户", "位于", "在", "由", "将", "为", "是", "了", "就", "对", "共", "其中",
-    "此外", "另外", "同时", "以及", "包括", "举行", "启动", "开展", "观摩", "察看", "参观", "考察", "洽谈", "规划",
-    "拟建", "新建", "续建", "名称", "主体", "保障", "解决", "宣布", "加快", "谋划", "推动", "支持", "服务好", "暨", "深入", "此次", "这次", "本次",
-    "还有", "看到", "随着", "加大", "投入到", "抓", "把", "项目",
-    "协调", "公布", "配备", "跟踪", "围绕", "聚焦", "抓好", "加强", "完成", "参加", "出席", "见证", "会见", "介绍",
+    "投资建设的",
+    "投资兴建的",
+    "投资建设",
+    "投资的",
+    "建设的",
+    "实施的",
+    "引进的",
+    "签约的",
+    "开工的",
+    "竣工的",
+    "投产的",
+    "落户的",
+    "推进的",
+    "建成的",
+    "的",
+    "投资",
+    "兴建",
+    "建设",
+    "签约",
+    "签署",
+    "开工",
+    "奠基",
+    "竣工",
+    "投产",
+    "实施",
+    "引进",
+    "推进",
+    "落户",
+    "位于",
+    "在",
+    "由",
+    "将",
+    "为",
+    "是",
+    "了",
+    "就",
+    "对",
+    "共",
+    "其中",
+    "此外",
+    "另外",
+    "同时",
+    "以及",
+    "包括",
+    "举行",
+    "启动",
+    "开展",
+    "观摩",
+    "察看",
+    "参观",
+    "考察",
+    "洽谈",
+    "规划",
+    "拟建",
+    "新建",
+    "续建",
+    "名称",
+    "主体",
+    "保障",
+    "解决",
+    "宣布",
+    "加快",
+    "谋划",
+    "推动",
+    "支持",
+    "服务好",
+    "暨",
+    "深入",
+    "此次",
+    "这次",
+    "本次",
+    "还有",
+    "看到",
+    "随着",
+    "招引",
+    "换取",
+    "论证",
+    "落实到",
+    "落实",
+    "力争",
+    "通过",
+    "着力",
+    "大力",
+    "持续",
+    "切实",
+    "成立",
+    "确保",
+    "保证",
+    "推行",
+    "深化",
+    "加大",
+    "投入到",
+    "抓",
+    "把",
+    "项目",
+    "协调",
+    "公布",
+    "配备",
+    "跟踪",
+    "围绕",
+    "聚焦",
+    "抓好",
+    "加强",
+    "完成",
+    "参加",
+    "出席",
+    "见证",
+    "会见",
+    "介绍",
 )
 _COMPANY_SUFFIX = r"(?:股份有限公司|有限责任公司|集团有限公司|有限公司|集团公司|集团|公司)"
 _COMPANY_RE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9（）()·]{2,30}?" + _COMPANY_SUFFIX)
 _COMPANY_LEAD = re.compile(
     r"^.*(?:的|由|与|同|和|在|是|为|向|对|引进|签约|开工|竣工|投产|其中|此外|另外|以及|现场|会上|同日|中，|共同)"
 )
-_BY_COMPANY_RE = re.compile(r"^由([\u4e00-\u9fffA-Za-z0-9（）()·]{2,30}?" + _COMPANY_SUFFIX + r")(?:投资|建设|实施)")
+_BY_COMPANY_RE = re.compile(
+    r"^由([\u4e00-\u9fffA-Za-z0-9（）()·]{2,30}?" + _COMPANY_SUFFIX + r")(?:投资|建设|实施)"
+)
 _GENERIC = re.compile(
     r"(?:重大|重点|产业|签约|开工|竣工|投产|在建|新建|续建|新开工|新竣工|招商|引资|亿元以上|省级|市级|省|市|区|县|"
     r"该|此|本|这些|这个|这批|一批|一个|龙头|好|优质|外资|内资|制造业|服务业|现代|工业|配套|民生|实事|功能性|观摩|"
@@ -55,7 +159,7 @@ _GENERIC = re.compile(
     r"十亿|大|小|首|更多|更|多|前期|后续|二期|三期|一期|首期|新|老|示范|试点|的|和|及|、|等|类|\d+|[一二三四五六七八九十两百千]+|"
     r"个|项|以上|以下|合作|投资|落地|企业|科技|民生|各|全市|全区|全县|同期|入选|清单|省市|国家|政府|这|那|"
     r"高质量|发展|转型|改造|智能化|数字化|技改|更新|重大产业|产业化|年|季度|春季|夏季|秋季|冬季|上半年|下半年|"
-    r"前三季度|今年|去年|明年|服务业|文旅|民生|社会事业|城建|农业|乡村振兴|面上|非凡|亮点)+"
+    r"前三季度|今年|去年|明年|全年|单位|各单位|服务业|文旅|民生|社会事业|城建|农业|乡村振兴|面上|非凡|亮点)+"
 )
 _COUNTED = re.compile(r"\d+个|[一二三四五六七八九十两百千]+个|\d+项")
 _NUM = r"(?:\d+|[一二三四五六七八九十两百千]+)"
@@ -65,7 +169,9 @@ _MIN_CORE = 4
 _CEREMONY_RE = re.compile(r"(?:集中)?(?:签约|开工|竣工|投产|推介|对接)(?:仪式|活动|大会|会)")
 _SITE_RE = re.compile(r"(?:建设地点|项目地点|项目地址|项目选址|选址|坐落于|位于)")
 # A park announced as such: "规划建设徐州氢能产业园".
-_PARK_NAME_RE = re.compile(r"(?:规划建设|拟建设|拟建|筹建|谋划建设)(?P<name>[\u4e00-\u9fffA-Za-z0-9]{2,16}?(?:产业园|产业基地|科技园))")
+_PARK_NAME_RE = re.compile(
+    r"(?:规划建设|拟建设|拟建|筹建|谋划建设)(?P<name>[\u4e00-\u9fffA-Za-z0-9]{2,16}?(?:产业园|产业基地|科技园))"
+)
 
 _AMOUNT_RE = re.compile(
     r"(?P<kind>规划总投资|计划总投资|拟总投资|协议总投资|项目总投资|总投资额|总投资|投资总额|固定资产投资总额|"
@@ -78,16 +184,53 @@ _CLASS_AMOUNT = re.compile(r"(百|千|\d+)亿级")
 
 _STAGE_WORDS = {
     "completed": (
-        "竣工", "建成", "投产", "试生产", "试产", "量产", "上线", "投用", "投入使用", "投入运营", "下线", "交付使用",
+        "竣工",
+        "建成",
+        "投产",
+        "试生产",
+        "试产",
+        "量产",
+        "上线",
+        "投用",
+        "投入使用",
+        "投入运营",
+        "下线",
+        "交付使用",
         "运营",
     ),
     "started": (
-        "开工", "奠基", "在建", "封顶", "设备安装", "开建", "施工", "加快建设", "加紧建设", "建设中", "正在建设",
-        "推进", "复工", "进场", "桩基", "吊装", "动工",
+        "开工",
+        "奠基",
+        "在建",
+        "封顶",
+        "设备安装",
+        "开建",
+        "施工",
+        "加快建设",
+        "加紧建设",
+        "建设中",
+        "正在建设",
+        "推进",
+        "复工",
+        "进场",
+        "桩基",
+        "吊装",
+        "动工",
     ),
     "signed": ("签约", "落户", "签署", "签订", "落地"),
     "planned": (
-        "规划建设", "规划", "拟建", "拟在", "拟投资", "洽谈", "环境影响评价", "环评", "公示", "谋划", "在谈", "意向",
+        "规划建设",
+        "规划",
+        "拟建",
+        "拟在",
+        "拟投资",
+        "洽谈",
+        "环境影响评价",
+        "环评",
+        "公示",
+        "谋划",
+        "在谈",
+        "意向",
     ),
 }
 # A word ending in 产 must not run into 产业/产品/产线 (泉投产业, 测试产线).
@@ -104,7 +247,8 @@ _FUTURE_RE = re.compile(
     r"加快推进|加快|启动|目标|以便|实现|后续|下一步|才能|就能|推进项目)[^，。；]{0,8}$"
 )
 _AFTER_RE = re.compile(r"^(?:后|以后|之后|前|以来|到|至)")  # 建成后, 签约到开工: a condition or a span
-_HISTORY_RE = re.compile(r"(?:从|去年|此前|曾|先后|早在|前期|此次|自)[^，。；]{0,6}$")
+# "从签约到试生产，用时仅半年": the span's start is history (skipped by _AFTER_RE), its end is where it stands.
+_HISTORY_RE = re.compile(r"(?:去年|此前|曾|先后|早在|前期|此次|自)[^，。；]{0,6}$")
 
 _LIST_RE = re.compile(
     r"(?P<items>(?:[^，。；：、“”]{3,30}、)+[^，。；：、“”]{3,30})等(?P<n>\d+|[二三四五六七八九十两]+)个"
@@ -145,6 +289,7 @@ class _Mention:
     evidence: str = ""
     listed: bool = False
     follows: str = ""  # the text right after the name
+    class_amount: float | None = None  # from a size class (百亿级), used when no figure is stated
 
 
 @cache
@@ -180,9 +325,9 @@ def extract_projects(title: str, text: str, classification: object | None = None
     occur in its evidence, or the article's main clusters.
     """
     gaz = load_gazetteer()
-    title_n = normalize_text(title or "")
+    title_n = _norm(title or "")
     display_units = _units(text or "")
-    units = [normalize_text(u) for u in display_units]
+    units = [_norm(u) for u in display_units]
     # Names and evidence are copied from the text as written when normalization kept its length (it does
     # for traditional characters); otherwise the normalized text is the copy.
     originals = [d if len(d) == len(u) else u for d, u in zip(display_units, units, strict=True)]
@@ -221,9 +366,11 @@ def extract_projects(title: str, text: str, classification: object | None = None
             left, right = unit[left_from : m.start], unit[m.end : right_to]
             if not m.listed:
                 m.company = _company(left, right, last_company, unit)
-                m.amount = _amount(left, right)
+                m.amount = _amount(left, right) or ((3, m.class_amount) if m.class_amount else None)
                 m.stage = _stage(left, right)
-            m.places = [h for h in places if left_from <= h.start < right_to and not (m.start <= h.start < m.end)]
+            m.places = [
+                h for h in places if left_from <= h.start < right_to and not (m.start <= h.start < m.end)
+            ]
             m.places += [h for h in places if m.start <= h.start < m.end and h.cuts_names]
             m.evidence = originals[ui][left_from:right_to].strip("，,、；;。 ")
             last_company = m.company or last_company
@@ -239,6 +386,16 @@ def extract_projects(title: str, text: str, classification: object | None = None
             current = None
     projects = _merge_in_article(every)
     return _finish(projects, title_n, units, gaz, classification)
+
+
+_ASCII_PUNCT = str.maketrans({";": "；", ":": "：", "(": "（", ")": "）", "!": "！", "?": "？"})
+_ASCII_COMMA = re.compile(r"(?<!\d),|,(?!\d)")
+
+
+def _norm(text: str) -> str:
+    """normalize_text(), with the full-width punctuation NFKC turned to ASCII put back (one character for
+    one, so offsets still point into the text as written): the patterns read Chinese punctuation."""
+    return _ASCII_COMMA.sub("，", normalize_text(text).translate(_ASCII_PUNCT))
 
 
 def _units(text: str) -> list[str]:
@@ -289,11 +446,15 @@ def _named_mentions(
         name = unit[begin:end]
         if re.match(r"(?:一批|一些|多个|若干|部分|各类|一系列)", name):
             continue  # an unnamed group ("一批电动车零部件项目")
+        cls = _CLASS_AMOUNT.match(name)
         name = re.sub(r"^(?:[百千]|\d+)亿级|^(?:一个|这个|那个)", "", name)
         begin = end - len(name)
         if not _is_named(name[:-2]):
             continue
-        out.append(_Mention(ui, begin, end, name, follows=unit[end : end + 8]))
+        mention = _Mention(ui, begin, end, name, follows=unit[end : end + 8])
+        if cls:  # "百亿级长城汽车核心零部件项目": the size class is the only figure given
+            mention.class_amount = _class_value(cls)
+        out.append(mention)
     for m in _PARK_NAME_RE.finditer(unit):
         if not any(a <= m.start("name") < b for a, b in skip):
             out.append(_Mention(ui, m.start("name"), m.end("name"), m.group("name")))
@@ -315,8 +476,8 @@ def _left_edge(run: str) -> int:
 
 def _is_named(core: str) -> bool:
     core = core.strip()
-    if len(core) < _MIN_CORE or _COUNTED.search(core):
-        return False
+    if len(core) < _MIN_CORE or _COUNTED.search(core) or "等" in core or core.endswith(("和", "及", "与")):
+        return False  # counted, or a list ("数字经济创新基地等项目", "外出频次和项目")
     if _GENERIC.fullmatch(core) or re.search(r"(?:产业|重大|重点|优势|新兴|特色)$", core):
         return False  # "数字经济产业项目", "2026年春季重大项目": a category or a round-up
     rest = _GENERIC.sub("", core).lower()
@@ -328,6 +489,10 @@ def _is_named(core: str) -> bool:
 
 def _bare_reference(unit: str) -> bool:
     return bool(re.search(r"(?:该|此|这一|这个|整个)?项目(?!组|部|方|单位|负责人)", unit))
+
+
+def _class_value(m: re.Match[str]) -> float:
+    return {"百": 100.0, "千": 1000.0}.get(m.group(1)) or float(m.group(1))
 
 
 def _list_mentions(ui: int, unit: str, original: str, consumed: dict) -> list[_Mention]:
@@ -343,7 +508,7 @@ def _list_mentions(ui: int, unit: str, original: str, consumed: dict) -> list[_M
             continue
         cls = _CLASS_AMOUNT.search(m.group("mod"))
         tail = unit[m.end() : m.end() + 40]
-        dist = _DISTRIBUTE_RE.match(tail.lstrip("“\""))
+        dist = _DISTRIBUTE_RE.match(tail.lstrip('“"'))
         stages = re.findall(r"(投产|竣工|建成|在建|开工|签约|落户)一个", dist.group()) if dist else []
         if not cls and not stages:
             continue  # a plain list of names without a project figure or stage is not a project list
@@ -359,8 +524,7 @@ def _list_mentions(ui: int, unit: str, original: str, consumed: dict) -> list[_M
         for k, (start, end) in enumerate(items):
             mention = _Mention(ui, start, end, original[start:end], listed=True)
             if cls:
-                value = {"百": 100.0, "千": 1000.0}.get(cls.group(1)) or float(cls.group(1))
-                mention.amount = (3, value)
+                mention.amount = (3, _class_value(cls))
             if len(stages) == len(items):
                 mention.stage = _STAGE_OF[stages[k]]
             else:
@@ -404,8 +568,20 @@ def _last_company(unit: str) -> str | None:
 
 
 _KIND_PRIORITY = {
-    "规划总投资": 0, "计划总投资": 0, "拟总投资": 0, "协议总投资": 0, "项目总投资": 0, "总投资额": 0, "总投资": 0,
-    "投资总额": 0, "计划投资": 1, "拟投资": 1, "协议投资": 1, "投资": 1, "固定资产投资总额": 2, "固定资产投资": 2,
+    "规划总投资": 0,
+    "计划总投资": 0,
+    "拟总投资": 0,
+    "协议总投资": 0,
+    "项目总投资": 0,
+    "总投资额": 0,
+    "总投资": 0,
+    "投资总额": 0,
+    "计划投资": 1,
+    "拟投资": 1,
+    "协议投资": 1,
+    "投资": 1,
+    "固定资产投资总额": 2,
+    "固定资产投资": 2,
 }
 
 
@@ -417,8 +593,10 @@ def _amounts(text: str) -> list[tuple[int, float]]:
         if priority is None:
             continue  # a phase, 已完成投资, 环保投资
         before = text[max(0, m.start() - 4) : m.start()]
-        if re.search(r"(?:一期|首期|二期|三期|其中|已|累计|完成)$", before):
+        if re.search(r"(?:一期|首期|二期|三期|已|累计|完成)$", before):
             continue
+        if priority < 2 and before.endswith("其中"):
+            continue  # "其中…投资2.4亿元" is a part; "其中固定资产投资总额1.3亿元" may be all there is
         value = float(m.group("num")) / (10000 if m.group("unit") == "万" else 1)
         out.append((priority, round(value, 4)))
     return out
@@ -446,7 +624,7 @@ def _stage(left: str, right: str) -> str | None:
             if side == "right" and m.group() in _SCOPE_WORDS:
                 continue  # "…项目总投资25亿元，规划建设标准机柜8000个" describes the project's scope
             stage = _STAGE_OF[m.group()]
-            if best is None or _STAGE_ORDER[stage] > _STAGE_ORDER[best]:
+            if best is None or STAGE_ORDER[stage] > STAGE_ORDER[best]:
                 best = stage
     return best
 
@@ -454,7 +632,12 @@ def _stage(left: str, right: str) -> str | None:
 def _fill_from_reference(current: _Mention, unit: str) -> None:
     # Only a figure said of the project ("该项目总投资100亿元", "项目拟总投资50亿元"), not the district's.
     found = [a for a in _amounts(unit) if a[0] == 0]
-    found += [a for clause in re.split("[，,]", unit) if "项目" in clause for a in _amounts(clause[clause.find("项目") :])]
+    found += [
+        a
+        for clause in re.split("[，,]", unit)
+        if "项目" in clause
+        for a in _amounts(clause[clause.find("项目") :])
+    ]
     if found:
         best = min(found, key=lambda a: a[0])
         if current.amount is None or best[0] < current.amount[0]:
@@ -462,7 +645,9 @@ def _fill_from_reference(current: _Mention, unit: str) -> None:
     if current.stage is None:
         current.stage_hint = current.stage_hint or _stage("", unit)
     if current.company is None:
-        by = re.search(r"由([\u4e00-\u9fffA-Za-z0-9（）()·]{2,30}?" + _COMPANY_SUFFIX + r")(?:投资|建设)", unit)
+        by = re.search(
+            r"由([\u4e00-\u9fffA-Za-z0-9（）()·]{2,30}?" + _COMPANY_SUFFIX + r")(?:投资|建设)", unit
+        )
         if by:
             current.company = by.group(1)
 
@@ -509,6 +694,10 @@ def _same_in_article(a: _Mention, b: _Mention) -> bool:
     ka, kb = name_key(a.name), name_key(b.name)
     if ka in kb or kb in ka:
         return True
+    if a.unit == b.unit:
+        return (
+            False  # two different names in one sentence are two projects (比亚迪刀片电池、比亚迪钠离子电池)
+        )
     if a.company and b.company and a.company != b.company:
         return False
     overlap = char_overlap(ka, kb)
@@ -536,7 +725,7 @@ def _merge_in_article(mentions: list[_Mention]) -> list[_Mention]:
         same.company = same.company or m.company
         if m.amount and (same.amount is None or m.amount[0] < same.amount[0]):
             same.amount = m.amount
-        if m.stage and (same.stage is None or _STAGE_ORDER[m.stage] > _STAGE_ORDER[same.stage]):
+        if m.stage and (same.stage is None or STAGE_ORDER[m.stage] > STAGE_ORDER[same.stage]):
             same.stage = m.stage
         same.places = same.places or m.places
     return out
