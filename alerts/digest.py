@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from alerts.clusters import OTHER, cluster_info, cluster_table
 from alerts.match import Match
+from alerts.projects import ProjectItem, project_items
 from core.tz import SHANGHAI
 from ingest.dedupe import sites_of, story_members
 from store import Article, Story, Subscription
@@ -149,6 +150,7 @@ class Digest:
     unsubscribe_url: str = ""
     # Sources this subscription reads that need attention: a reader should know where coverage has a gap.
     source_notes: list[tuple[str, str]] = field(default_factory=list)  # (source name, reason)
+    projects: list[ProjectItem] = field(default_factory=list)  # 项目动态 (alerts/projects.py)
 
     @property
     def items(self) -> list[DigestItem]:
@@ -160,7 +162,7 @@ class Digest:
 
     @property
     def is_empty(self) -> bool:
-        return self.count == 0
+        return self.count == 0 and not self.projects
 
     @property
     def article_ids(self) -> list[int]:
@@ -316,4 +318,5 @@ def compose(
         summary=describe(sub),
         unsubscribe_url=unsubscribe_url,
         source_notes=[(one_line(n), reader_reason(r)) for n, r in source_notes or []],
+        projects=project_items(sub, window_start, window_end),
     )

@@ -16,6 +16,7 @@ _NAMES = {
     "TimelineEntry": "track",
     "company_key": "track",
     "list_projects": "track",
+    "parse_stages": "track",
     "project_changes": "track",
     "project_timeline": "track",
     "rebuild_projects": "track",

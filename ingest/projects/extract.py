@@ -431,6 +431,8 @@ def _named_mentions(
         end = m.end()
         if any(a <= m.start() < b for a, b in skip):
             continue
+        if re.match(rf"{_NUM}(?:个|项)", unit[end:]):
+            continue  # "新签约储能电池项目6个": a count of projects of a kind
         start = m.start()
         while start > 0 and unit[start - 1] not in _NAME_STOP:
             start -= 1

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, col, select
 
 from ingest.normalize import normalize_text
-from ingest.projects.extract import STAGE_ORDER, ProjectFact, char_overlap, extract_projects, name_key
+from ingest.projects.extract import STAGE_ORDER, STAGES, ProjectFact, char_overlap, extract_projects, name_key
 from ingest.projects.places import load_gazetteer
 from store import Article, Project, ProjectReport, session_scope
 
@@ -177,6 +177,15 @@ def rebuild_projects(engine: Engine, batch: int = 200) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------------------------------------------ queries
+
+
+def parse_stages(value: str | None) -> tuple[str, ...]:
+    """'signed,started' → ('signed', 'started'); an unknown stage raises ValueError naming the allowed ones."""
+    stages = tuple(s.strip() for s in (value or "").split(",") if s.strip())
+    bad = [s for s in stages if s not in STAGES]
+    if bad:
+        raise ValueError(f"unknown project stage {', '.join(bad)}: expected {', '.join(STAGES)}")
+    return stages
 
 
 @dataclass

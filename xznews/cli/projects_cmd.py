@@ -18,10 +18,10 @@ from core.tz import SHANGHAI
 from ingest.classify import CLUSTER_IDS
 from ingest.projects import (
     SORTS,
-    STAGES,
     ProjectFilter,
     extract_projects,
     list_projects,
+    parse_stages,
     project_timeline,
     rebuild_projects,
 )
@@ -47,15 +47,6 @@ def register(app: typer.Typer) -> None:
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(2)
-
-
-def parse_stages(value: str | None) -> tuple[str, ...]:
-    """'signed,started' → ('signed', 'started'); an unknown stage is an error naming the allowed ones."""
-    stages = tuple(s.strip() for s in (value or "").split(",") if s.strip())
-    bad = [s for s in stages if s not in STAGES]
-    if bad:
-        raise ValueError(f"unknown stage {', '.join(bad)}: expected {', '.join(STAGES)}")
-    return stages
 
 
 def _since(value: str | None) -> datetime | None:
