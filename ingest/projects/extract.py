@@ -335,7 +335,7 @@ def extract_projects(title: str, text: str, classification: object | None = None
     mentions: list[_Mention] = []
     consumed: dict[int, list[tuple[int, int]]] = {}
     for ui, unit in enumerate(units):
-        mentions.extend(_list_mentions(ui, unit, originals[ui], consumed))
+        mentions.extend(_list_mentions(ui, unit, originals[ui], consumed, gaz))
     every = list(mentions)
     parks: set[str] = set()
     current: _Mention | None = None
@@ -497,7 +497,7 @@ def _class_value(m: re.Match[str]) -> float:
     return {"百": 100.0, "千": 1000.0}.get(m.group(1)) or float(m.group(1))
 
 
-def _list_mentions(ui: int, unit: str, original: str, consumed: dict) -> list[_Mention]:
+def _list_mentions(ui: int, unit: str, original: str, consumed: dict, gaz: Gazetteer) -> list[_Mention]:
     """'A、B、C等3个百亿级项目“投产一个、在建一个、签约一个”': each item is a project."""
     out: list[_Mention] = []
     for m in _LIST_RE.finditer(unit):
@@ -517,8 +517,10 @@ def _list_mentions(ui: int, unit: str, original: str, consumed: dict) -> list[_M
         general = _stage("", tail) if not stages else None
         pos = offset
         items = []
+        places = {h.start: h.end for h in gaz.find(unit) if h.cuts_names}
         for piece in pieces:
             start = pos + (len(piece) - len(piece.lstrip()))
+            start = places.get(start, start)  # "经开区甲乙新材料一体化": the place is not part of the name
             items.append((start, pos + len(piece)))
             pos += len(piece) + 1
         if any(end - start < 4 for start, end in items):
