@@ -42,9 +42,13 @@ class ProjectItem:
     date: str  # "2026-06-09" in Asia/Shanghai
 
 
-def apply_project_filters(sub: Subscription, stages: str | Iterable[str] | None, min_amount: float | None) -> None:
+def apply_project_filters(
+    sub: Subscription, stages: str | Iterable[str] | None, min_amount: float | None
+) -> None:
     """Set the 项目动态 filters; bad values raise ValueError with the reason."""
-    stages = parse_stages(stages) if isinstance(stages, str) or stages is None else parse_stages(",".join(stages))
+    stages = (
+        parse_stages(stages) if isinstance(stages, str) or stages is None else parse_stages(",".join(stages))
+    )
     if min_amount is not None and min_amount < 0:
         raise ValueError("--min-amount must be 0 or more (亿元)")
     sub.project_stages = list(stages)
@@ -62,7 +66,9 @@ def _admits(sub: Subscription, report: ProjectReport, project: Project, article:
     return minimum is None or (project.amount_yi is not None and project.amount_yi >= minimum)
 
 
-def project_items(sub: Subscription, start: datetime, end: datetime, session: Session | None = None) -> list[ProjectItem]:
+def project_items(
+    sub: Subscription, start: datetime, end: datetime, session: Session | None = None
+) -> list[ProjectItem]:
     """The section for `sub` over (start, end]; without a session (a detached subscription) it is empty."""
     session = session or object_session(sub)  # type: ignore[assignment]
     if session is None:

@@ -76,9 +76,15 @@ def test_projects_outside_xuzhou_have_no_place():
 @pytest.mark.parametrize(
     ("sentence", "stage"),
     [
-        ("江苏安泰矿山装备有限公司井下救援机器人项目拟在徐州高新区建设，目前双方正在洽谈，项目拟总投资5亿元。", "planned"),
+        (
+            "江苏安泰矿山装备有限公司井下救援机器人项目拟在徐州高新区建设，目前双方正在洽谈，项目拟总投资5亿元。",
+            "planned",
+        ),
         ("江苏安泰矿山装备有限公司井下救援机器人项目在徐州高新区签约，总投资5亿元，计划年底开工。", "signed"),
-        ("江苏安泰矿山装备有限公司井下救援机器人项目在徐州高新区开工，总投资5亿元，预计明年投产。", "started"),
+        (
+            "江苏安泰矿山装备有限公司井下救援机器人项目在徐州高新区开工，总投资5亿元，预计明年投产。",
+            "started",
+        ),
         ("江苏安泰矿山装备有限公司井下救援机器人项目主体厂房已封顶，总投资5亿元。", "started"),
         ("江苏安泰矿山装备有限公司井下救援机器人项目在徐州高新区建成投产，总投资5亿元。", "completed"),
         ("江苏安泰矿山装备有限公司井下救援机器人项目一期在徐州高新区投产，总投资5亿元。", "completed"),
@@ -96,7 +102,12 @@ def test_a_later_sentence_about_the_project_gives_its_total_and_company():
         "该项目由江苏海川供应链有限公司投资建设，总投资6.5亿元，其中固定资产投资5亿元，已完成投资1.2亿元。"
     )
     fact = _one("新沂冷链物流园项目开工", text)
-    assert (fact.company, fact.amount_yi, fact.stage, fact.place) == ("江苏海川供应链有限公司", 6.5, "started", "新沂市")
+    assert (fact.company, fact.amount_yi, fact.stage, fact.place) == (
+        "江苏海川供应链有限公司",
+        6.5,
+        "started",
+        "新沂市",
+    )
 
 
 def test_fixed_asset_investment_counts_only_when_no_total_is_given():
@@ -105,9 +116,7 @@ def test_fixed_asset_investment_counts_only_when_no_total_is_given():
 
 
 def test_a_list_with_a_size_class_and_distributed_stages():
-    text = (
-        "去年，经开区甲乙新材料一体化、丙丁30GWh储能电池、戊己氢能装备制造等3个百亿级项目“投产一个、在建一个、签约一个”。"
-    )
+    text = "去年，经开区甲乙新材料一体化、丙丁30GWh储能电池、戊己氢能装备制造等3个百亿级项目“投产一个、在建一个、签约一个”。"
     facts = extract_projects("经开区工作会议", text)
     assert [(f.name, f.amount_yi, f.stage) for f in facts] == [
         ("甲乙新材料一体化", 100.0, "completed"),
@@ -147,7 +156,9 @@ def test_evidence_is_copied_from_the_text():
 
 
 def test_an_article_without_projects_gives_an_empty_list():
-    assert extract_projects("彭城读书节开幕", "4月23日，第十届彭城读书节开幕，将举办各类阅读活动120场。") == []
+    assert (
+        extract_projects("彭城读书节开幕", "4月23日，第十届彭城读书节开幕，将举办各类阅读活动120场。") == []
+    )
 
 
 def test_to_json_is_the_batch_contract():

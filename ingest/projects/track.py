@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from difflib import SequenceMatcher
 from types import SimpleNamespace
 
 from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, col, select
 
 from ingest.normalize import normalize_text
-from ingest.projects.extract import STAGE_ORDER, STAGES, ProjectFact, char_overlap, extract_projects, name_key
+from ingest.projects.extract import STAGE_ORDER, STAGES, ProjectFact, extract_projects, name_key
 from ingest.projects.places import load_gazetteer
 from store import Article, Project, ProjectReport, session_scope
 
@@ -67,8 +68,9 @@ def same_project(a_key: str, a_company: str | None, a_place: str | None, b: Proj
     pa, pb = _product(a_key, a_company), _product(b.name_key, a_company)
     if pa and pb and (pa in pb or pb in pa):
         return True
-    overlap = char_overlap(pa, pb)
-    return overlap >= 0.8 or (bool(a_place) and a_place == b.place and overlap >= 0.6)
+    # Otherwise in order, not as a bag of characters (光伏压延玻璃 ≠ 光伏背板玻璃).
+    ratio = SequenceMatcher(None, pa, pb).ratio()
+    return ratio >= 0.85 or (bool(a_place) and a_place == b.place and ratio >= 0.75)
 
 
 def _candidates(session: Session, key: str, company: str | None) -> list[Project]:
