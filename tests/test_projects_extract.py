@@ -176,3 +176,10 @@ def test_to_json_is_the_batch_contract():
 def test_name_keys_and_overlap():
     assert name_key("年產6GW異質結電池項目") == "6gw异质结电池"
     assert char_overlap("abcd", "abxy") == 0.5
+
+
+def test_a_zone_written_before_a_company_name_is_the_place_not_part_of_the_name():
+    text = "走进邳州高新区江苏邳锐电子有限公司柔性电路板项目车间，工人正在进行设备安装。项目总投资4亿元。"
+    assert _one("", text).place == "邳州高新技术产业开发区"
+    text = "邳州邳锐电子有限公司柔性电路板项目在睢宁县开工，总投资4亿元。"
+    assert _one("", text).place == "睢宁县"  # 邳州 here begins the company's name

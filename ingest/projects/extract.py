@@ -414,6 +414,8 @@ def _split_point(unit: str, a: int, b: int) -> int:
 
 
 def _inside_company(unit: str, hit: PlaceHit) -> bool:
+    if hit.place.rank >= 2:
+        return False  # companies are named after cities and counties, not zones: 新沂高新区江苏…有限公司
     tail = unit[hit.end : hit.end + 30]
     m = re.match(r"[\u4e00-\u9fffA-Za-z0-9（）()]{0,24}?" + _COMPANY_SUFFIX, tail)
     return bool(m) and not re.search(r"[的在由与和、]", m.group())
