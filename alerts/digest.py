@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from alerts.clusters import OTHER, cluster_info, cluster_table
 from alerts.match import Match
+from alerts.projects import ProjectItem, project_items
 from core.tz import SHANGHAI
 from ingest.dedupe import sites_of, story_members
 from store import Article, Story, Subscription
@@ -152,6 +153,7 @@ class Digest:
     # Items left out by the per-digest cap (the newest are kept), and where a reader finds them all.
     more: int = 0
     more_url: str = ""
+    projects: list[ProjectItem] = field(default_factory=list)  # 项目动态 (alerts/projects.py)
 
     @property
     def items(self) -> list[DigestItem]:
@@ -163,7 +165,7 @@ class Digest:
 
     @property
     def is_empty(self) -> bool:
-        return self.count == 0
+        return self.count == 0 and not self.projects
 
     @property
     def article_ids(self) -> list[int]:
@@ -329,4 +331,5 @@ def compose(
         unsubscribe_url=unsubscribe_url,
         source_notes=[(one_line(n), reader_reason(r)) for n, r in source_notes or []],
         more=more,
+        projects=project_items(sub, window_start, window_end),
     )

@@ -23,6 +23,7 @@ from ingest.dedupe import DedupeIndex
 from ingest.extract import Extracted, extract_articles
 from ingest.fetch import Fetcher, FetchError, canonical_url
 from ingest.health import is_due, record_run
+from ingest.projects import record_article_projects
 from ingest.sources import ArticleRef, SourceConfig, list_articles, load_sources
 from store import Article, Source, dedupe_session, session_scope
 
@@ -193,6 +194,7 @@ def _store_one(
         verdict = index.store_article(session, article, extracted.paragraphs)
         article.alertable = passes_gate and verdict.verdict != "duplicate"
         session.add(article)
+        record_article_projects(session, article)
     if verdict.verdict == "duplicate":
         report.duplicates += 1
     elif verdict.verdict == "update":

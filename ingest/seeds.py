@@ -14,6 +14,7 @@ from ingest.classify import classify
 from ingest.dedupe import DedupeIndex
 from ingest.extract import split_seed_document
 from ingest.pipeline import classified_article
+from ingest.projects import record_article_projects
 from store import Article, dedupe_session
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def load_seeds(
                 index.store_article(session, article, seed.paragraphs)
                 article.alertable = False  # seeds are history, never news
                 session.add(article)
+                record_article_projects(session, article)
                 result.added += 1
                 log.info("seed stored ref=%s title=%s", ref, seed.title)
     return result

@@ -22,6 +22,8 @@ _NAMES = {
             "Delivery",
             "HttpCache",
             "LshBand",
+            "Project",
+            "ProjectReport",
             "Source",
             "Story",
             "Subscriber",

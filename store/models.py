@@ -177,6 +177,11 @@ class Subscription(SQLModel, table=True):
     # The window of the next digest starts here: the end of the last successful delivery.
     last_success_at: datetime | None = _ts()
     created_at: datetime = _ts_default()
+    # 项目动态 filters (migration 0006): stages shown ([] = all) and the smallest total investment, in 亿元.
+    project_stages: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+    project_min_amount: float | None = None
 
 
 class Delivery(SQLModel, table=True):
@@ -204,3 +209,43 @@ class Delivery(SQLModel, table=True):
     sent_pending_at: datetime | None = _ts()
     unknown_resends: int = 0  # an unknown-outcome message is re-sent at most once
     created_at: datetime = _ts_default()
+
+
+class Project(SQLModel, table=True):
+    """One investment project followed across stories (ingest/projects): its facts are its timeline."""
+
+    __tablename__ = "projects"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(Text, nullable=False))  # as first reported
+    name_key: str = Field(index=True, max_length=200)  # ingest.projects name_key(), for merging
+    company: str | None = Field(default=None, max_length=300)
+    company_key: str | None = Field(default=None, index=True, max_length=100)
+    place: str | None = Field(default=None, index=True, max_length=100)  # gazetteer canonical name
+    stage: str | None = Field(default=None, index=True, max_length=12)  # the most advanced reported
+    amount_yi: float | None = None  # the largest total investment stated
+    # Every distinct figure with the article that stated it: a conflicting figure is kept, not overwritten.
+    amounts: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    clusters: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    first_reported_at: datetime | None = _ts()
+    last_reported_at: datetime | None = _ts(index=True)
+    created_at: datetime = _ts_default()
+
+
+class ProjectReport(SQLModel, table=True):
+    """One article's fact about a project: what it says is happening now, where, for how much."""
+
+    __tablename__ = "project_facts"
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="articles.id", index=True)
+    project_id: int | None = Field(default=None, foreign_key="projects.id", index=True)
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    company: str | None = Field(default=None, max_length=300)
+    amount_yi: float | None = None
+    stage: str | None = Field(default=None, max_length=12)
+    place: str | None = Field(default=None, max_length=100)
+    clusters: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False))
+    reported_at: datetime | None = _ts()  # the article's publication time, else when it was fetched
+    seen_at: datetime | None = _ts(index=True)  # when the article was fetched: digest windows use this
+    # What this fact changed: "new" (first report), "stage" (a stage not reported before), or "".
+    change: str = Field(default="", max_length=12)

@@ -15,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 OURS = ("core", "store", "ingest", "alerts", "xznews")
 STAGES = ("ingest.fetch", "ingest.extract", "ingest.dedupe", "ingest.classify", "ingest.sources", "store")
+STAGES += ("ingest.projects",)
 # What each top-level package may import of ours (besides itself).
 ALLOWED = {
     "core": set(),

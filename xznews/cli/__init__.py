@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "xznews.cli.dedupe_cmd",  # dedupe
     "xznews.cli.alerts_cmd",  # subscribe, unsubscribe, confirm, watch, digest, status
     "xznews.cli.web_cmd",  # web (unsubscribe and confirm links)
+    "xznews.cli.projects_cmd",  # projects [extract|rebuild], project ID
 )
 
 for _name in _COMMAND_MODULES:

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from alerts import schedule, subscribers
 from alerts.digest import describe
 from alerts.dispatch import compose_for, dispatch_due
+from alerts.projects import apply_project_filters
 from alerts.query import Or, QueryError, parse_query
 from alerts.render import render_digest
 from alerts.status import collect_status
@@ -80,9 +81,19 @@ def subscribe(
     email_channel: Annotated[bool, typer.Option("--email/--no-email", help="Deliver by email.")] = True,
     name: Annotated[str, typer.Option(help="A label for this subscription.")] = "",
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    stages: Annotated[
+        str, typer.Option(help="项目动态: only these stages, e.g. signed,started (default: all).")
+    ] = "",
+    min_amount: Annotated[
+        float | None, typer.Option(help="项目动态: only projects of at least this many 亿元.")
+    ] = None,
 ) -> None:
     """Subscribe EMAIL to a digest; prints the subscription id and the unsubscribe link."""
     settings = get_settings()
+    try:
+        apply_project_filters(Subscription(), stages, min_amount)  # refuse bad filters before the database
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     try:
         day = schedule.parse_weekday(weekday)
         spec = SubscriptionSpec(
@@ -115,6 +126,7 @@ def subscribe(
                 known_sources=known,
                 allow_private=settings.fetch.allow_private_addresses,
             )
+            apply_project_filters(sub, stages, min_amount)
             summary = describe(sub)
     except XznewsError as exc:
         raise _fail(str(exc)) from None
