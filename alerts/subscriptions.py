@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from alerts import schedule
 from alerts.bots import BotSpecError, parse_bot
-from alerts.clusters import cluster_ids
+from alerts.clusters import cluster_ids, resolve_cluster
 from core.errors import XznewsError
 from store import Subscriber, Subscription
 
@@ -38,6 +38,7 @@ class SubscriptionSpec:
 
 def check_clusters(clusters: list[str]) -> list[str]:
     known = cluster_ids()
+    clusters = [resolve_cluster(c) or c for c in clusters]  # Chinese names are accepted too
     for cid in clusters:
         if cid not in known:
             raise SubscriptionError(f"unknown cluster {cid!r}; valid clusters: {', '.join(known)}")

@@ -171,6 +171,9 @@ class Subscription(SQLModel, table=True):
     send_empty: bool = False
     channels: list[str] = Field(default_factory=lambda: ["email"], sa_column=Column(JSON, nullable=False))
     active: bool = True
+    # A subscription made on the web waits for its address's owner: active once /confirm/{confirm_token} is used.
+    confirm_token: str | None = Field(default=None, max_length=64, unique=True)
+    confirmed_at: datetime | None = _ts()
     # The window of the next digest starts here: the end of the last successful delivery.
     last_success_at: datetime | None = _ts()
     created_at: datetime = _ts_default()
@@ -197,3 +200,5 @@ class Delivery(SQLModel, table=True):
     next_attempt_at: datetime | None = _ts()
     sent_at: datetime | None = _ts()
     created_at: datetime = _ts_default()
+
+from store import search as _search  # noqa: E402,F401  (registers the search-index events on Article)

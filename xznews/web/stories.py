@@ -1,0 +1,267 @@
+"""Stories as readers see them: one row per story (its first-stored article is its key), search, one story.
+
+A story's key is the smallest article id among its copies: it never changes when copies (or an earlier
+first publisher) arrive later, so links and Atom entry ids stay stable. The web pages, the feeds, the JSON API and
+`xznews stories` all read through here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from markupsafe import Markup, escape
+from sqlalchemy import and_, exists, or_, select, text
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from alerts.clusters import cluster_info
+from alerts.digest import lead_of
+from alerts.query import Query, Term
+from ingest.dedupe import story_members
+from ingest.normalize import to_simplified
+from store import Article, search_clause, search_lookup
+
+PER_PAGE = 20
+SCAN_BATCH = 200  # candidates checked per round with the real matcher
+
+
+@dataclass
+class Filters:
+    cluster: str | None = None
+    source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass
+class Copy:
+    id: int
+    title: str
+    url: str | None
+    site: str
+    source: str
+    when: datetime | None
+    verdict: str
+    new_paragraphs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StoryRow:
+    key: int
+    title: str
+    url: str | None
+    source: str
+    site: str
+    when: datetime | None
+    clusters: list[tuple[str, str]]  # (id, Chinese name)
+    other_sites: int
+    updated: bool
+    lead: str
+    snippets: list[Markup] = field(default_factory=list)
+    copies: list[Copy] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    xuzhou_score: float = 0.0
+    development_score: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.key,
+            "title": self.title,
+            "url": self.url,
+            "source": self.source,
+            "site": self.site,
+            "published_at": self.when.isoformat() if self.when else None,
+            "clusters": [cid for cid, _ in self.clusters],
+            "other_sites": self.other_sites,
+            "updated": self.updated,
+            "lead": self.lead,
+            "snippets": [Markup(s).striptags() for s in self.snippets],
+        }
+
+
+def _when(article: Article) -> datetime | None:
+    return article.published_at or article.fetched_at
+
+
+def _heads(filters: Filters):  # type: ignore[no-untyped-def]
+    """SELECT of story-key articles (no earlier copy in their story) matching the filters, newest first."""
+    earlier = aliased(Article)
+    stmt = select(Article).where(
+        or_(
+            Article.story_id.is_(None),  # type: ignore[union-attr]
+            ~exists().where(and_(earlier.story_id == Article.story_id, earlier.id < Article.id)),
+        )
+    )
+    return _filtered(stmt, filters).order_by(Article.id.desc())  # type: ignore[union-attr]
+
+
+def _filtered(stmt, filters: Filters):  # type: ignore[no-untyped-def]
+    if filters.cluster:
+        # Cluster ids are [a-z0-9_]: a LIKE on the JSON text works on both backends; "_" is escaped.
+        needle = '%"' + filters.cluster.replace("_", r"\_") + '"%'
+        stmt = stmt.where(text(r"CAST(articles.clusters AS TEXT) LIKE :cl ESCAPE '\'").bindparams(cl=needle))
+    if filters.source:
+        stmt = stmt.where(Article.source_name == filters.source)
+    if filters.since:
+        stmt = stmt.where(Article.fetched_at >= filters.since)
+    if filters.until:
+        stmt = stmt.where(Article.fetched_at < filters.until)
+    return stmt
+
+
+def list_stories(
+    session: Session, filters: Filters, page: int = 1, per_page: int = PER_PAGE
+) -> tuple[list[StoryRow], bool]:
+    """A page of stories, newest first, and whether there is a next page."""
+    stmt = _heads(filters).offset((page - 1) * per_page).limit(per_page + 1)
+    heads = list(session.execute(stmt).scalars())
+    return build_rows(session, heads[:per_page]), len(heads) > per_page
+
+
+def build_rows(
+    session: Session, heads: list[Article], snippets: dict[int, list[Markup]] | None = None
+) -> list[StoryRow]:
+    """Rows for story-key articles: first publisher, other sites, update mark; three queries whatever the count."""
+    members = story_members(session, [a.story_id for a in heads if a.story_id is not None])
+    rows = []
+    for head in heads:
+        copies = members.get(head.story_id, [head]) if head.story_id is not None else [head]
+        copies = copies or [head]
+        first = copies[0]  # story_members sorts first published first
+        sites = {c.site or c.source_name for c in copies}
+        rows.append(
+            StoryRow(
+                key=head.id,  # type: ignore[arg-type]
+                title=first.title,
+                url=first.url or first.canonical_url,
+                source=first.source_name,
+                site=first.site or first.source_name,
+                when=_when(first),
+                clusters=[(cid, cluster_info(cid).name_zh) for cid in first.clusters or head.clusters],
+                other_sites=max(0, len(sites) - 1),
+                updated=any(c.verdict == "update" for c in copies),
+                lead=lead_of(first.body),
+                snippets=(snippets or {}).get(head.id, []),  # type: ignore[arg-type]
+                copies=[_copy(c) for c in copies],
+                evidence=first.evidence or {},
+                xuzhou_score=first.xuzhou_score,
+                development_score=first.development_score,
+            )
+        )
+    return rows
+
+
+def _copy(article: Article) -> Copy:
+    paragraphs = (article.body or "").split("\n")
+    new = [paragraphs[i] for i in article.new_paragraphs or [] if 0 <= i < len(paragraphs)]
+    return Copy(
+        id=article.id,  # type: ignore[arg-type]
+        title=article.title,
+        url=article.url or article.canonical_url,
+        site=article.site or article.source_name,
+        source=article.source_name,
+        when=_when(article),
+        verdict=article.verdict,
+        new_paragraphs=new,
+    )
+
+
+def story(session: Session, article_id: int) -> StoryRow | None:
+    """The story an article belongs to (any copy's id finds it)."""
+    article = session.get(Article, article_id)
+    if article is None:
+        return None
+    if article.story_id is not None:
+        key = session.execute(
+            select(Article).where(Article.story_id == article.story_id).order_by(Article.id).limit(1)  # type: ignore[union-attr]
+        ).scalar_one()
+        article = key
+    return build_rows(session, [article])[0]
+
+
+# ----------------------------------------------------------------------------------------------- search
+
+
+def index_expr(query: Query) -> tuple | None:
+    """The query as an index lookup that finds a superset of its matches; None when the index cannot narrow.
+
+    Exclusions narrow nothing (they are checked afterwards); a bare term looks for itself or any alias.
+    """
+
+    def walk(node: Any) -> tuple | None:
+        if isinstance(node, Term):
+            forms = [node.text] + ([] if node.phrase else list(query.lexicon.aliases_of(node.text)))
+            lookups = [search_lookup(f) for f in dict.fromkeys(forms)]
+            if any(lk is None for lk in lookups):
+                return None
+            terms = [("term", lk) for lk in lookups]
+            return terms[0] if len(terms) == 1 else ("or", terms)
+        children = getattr(node, "children", None)
+        if children is None:  # Not
+            return None
+        parts = [walk(c) for c in children]
+        if type(node).__name__ == "And":
+            kept = [p for p in parts if p is not None]
+            return None if not kept else kept[0] if len(kept) == 1 else ("and", kept)
+        return None if any(p is None for p in parts) else ("or", parts)
+
+    return walk(query.root)
+
+
+def search_stories(
+    session: Session, query: Query, filters: Filters, page: int = 1, per_page: int = PER_PAGE
+) -> tuple[list[StoryRow], bool]:
+    """Stories whose articles match `query`, newest first, with highlighted snippets of the hits."""
+    expr = index_expr(query)
+    stmt = _filtered(select(Article), filters)
+    if expr is not None:
+        clause, params = search_clause(session.connection(), expr)
+        stmt = stmt.where(text(clause).bindparams(**params))
+    stmt = stmt.order_by(Article.id.desc())  # type: ignore[union-attr]
+    wanted = page * per_page + 1
+    seen: dict[Any, Article] = {}
+    snippets: dict[Any, list[Markup]] = {}
+    offset = 0
+    while len(seen) < wanted:
+        batch = list(session.execute(stmt.offset(offset).limit(SCAN_BATCH)).scalars())
+        offset += len(batch)
+        for article in batch:
+            story_key = article.story_id if article.story_id is not None else ("a", article.id)
+            if story_key in seen:
+                continue
+            result = query.matches(article.title, article.body)
+            if not result.matched:
+                continue
+            seen[story_key] = article
+            snippets[story_key] = [mark_hit(h.snippet, h.matched) for h in result.hits[:3]]
+            if len(seen) >= wanted:
+                break
+        if len(batch) < SCAN_BATCH:
+            break
+    keys = list(seen)[(page - 1) * per_page : page * per_page]
+    heads = [_key_article(session, seen[k]) for k in keys]
+    rows = build_rows(session, heads, {h.id: snippets[k] for h, k in zip(heads, keys, strict=True)})  # type: ignore[misc]
+    return rows, len(seen) > page * per_page
+
+
+def mark_hit(snippet: str, matched: str) -> Markup:
+    """The snippet escaped, with the hit in <mark>: found by its normalized form, so 徐工 marks a traditional 徐工."""
+    folded = to_simplified(snippet).lower()
+    if len(folded) != len(snippet) or not matched:
+        return Markup(escape(snippet))
+    out, pos = [], 0
+    while (at := folded.find(matched, pos)) >= 0:
+        out += [str(escape(snippet[pos:at])), f"<mark>{escape(snippet[at : at + len(matched)])}</mark>"]
+        pos = at + len(matched)
+    out.append(str(escape(snippet[pos:])))
+    return Markup("".join(out))
+
+
+def _key_article(session: Session, article: Article) -> Article:
+    if article.story_id is None:
+        return article
+    return session.execute(
+        select(Article).where(Article.story_id == article.story_id).order_by(Article.id).limit(1)  # type: ignore[union-attr]
+    ).scalar_one()
