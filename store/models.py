@@ -201,4 +201,5 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = _ts()
     created_at: datetime = _ts_default()
 
+
 from store import search as _search  # noqa: E402,F401  (registers the search-index events on Article)

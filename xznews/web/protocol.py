@@ -22,7 +22,11 @@ class XznewsH11Protocol(H11Protocol):
                 (b"connection", b"close"),
                 *SECURITY_HEADERS,
             ]
-            for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"), h11.Data(data=_BODY), h11.EndOfMessage()):
+            for event in (
+                h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+                h11.Data(data=_BODY),
+                h11.EndOfMessage(),
+            ):
                 self.transport.write(self.conn.send(event))
             self.transport.close()
             return True

@@ -7,6 +7,7 @@ first publisher) arrive later, so links and Atom entry ids stay stable. The web 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from sqlmodel import Session
 
 from alerts.clusters import cluster_info
 from alerts.digest import lead_of
-from alerts.query import Query, Term
+from alerts.query import Query, Term, normalize_key
 from ingest.dedupe import story_members
 from ingest.normalize import to_simplified
 from store import Article, search_clause, search_lookup
@@ -192,7 +193,8 @@ def index_expr(query: Query) -> tuple | None:
 
     def walk(node: Any) -> tuple | None:
         if isinstance(node, Term):
-            forms = [node.text] + ([] if node.phrase else list(query.lexicon.aliases_of(node.text)))
+            key = normalize_key(node.text)
+            forms = [key] + ([] if node.phrase else list(query.lexicon.aliases_of(key)))
             lookups = [search_lookup(f) for f in dict.fromkeys(forms)]
             if any(lk is None for lk in lookups):
                 return None
@@ -235,7 +237,9 @@ def search_stories(
             if not result.matched:
                 continue
             seen[story_key] = article
-            snippets[story_key] = [mark_hit(h.snippet, h.matched) for h in result.hits[:3]]
+            needles = sorted({h.matched for h in result.hits}, key=len, reverse=True)
+            shown = list(dict.fromkeys(h.snippet for h in result.hits))[:3]
+            snippets[story_key] = [mark_hits(snippet, needles) for snippet in shown]
             if len(seen) >= wanted:
                 break
         if len(batch) < SCAN_BATCH:
@@ -246,15 +250,16 @@ def search_stories(
     return rows, len(seen) > page * per_page
 
 
-def mark_hit(snippet: str, matched: str) -> Markup:
-    """The snippet escaped, with the hit in <mark>: found by its normalized form, so 徐工 marks a traditional 徐工."""
+def mark_hits(snippet: str, needles: list[str]) -> Markup:
+    """The snippet escaped, hits in <mark>: found by their normalized form, so 徐工 marks a traditional 徐工."""
     folded = to_simplified(snippet).lower()
-    if len(folded) != len(snippet) or not matched:
+    if len(folded) != len(snippet) or not needles:
         return Markup(escape(snippet))
+    pattern = re.compile("|".join(re.escape(n) for n in needles if n))
     out, pos = [], 0
-    while (at := folded.find(matched, pos)) >= 0:
-        out += [str(escape(snippet[pos:at])), f"<mark>{escape(snippet[at : at + len(matched)])}</mark>"]
-        pos = at + len(matched)
+    for m in pattern.finditer(folded):
+        out += [str(escape(snippet[pos : m.start()])), f"<mark>{escape(snippet[m.start() : m.end()])}</mark>"]
+        pos = m.end()
     out.append(str(escape(snippet[pos:])))
     return Markup("".join(out))
 
