@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -26,7 +26,7 @@ def _base(request: Request, path: str) -> str:
 
 
 def _sources(session: Session) -> list[str]:
-    return sorted(session.execute(select(distinct(Article.source_name))).scalars())
+    return sorted(session.execute(select(Article.source_name).distinct()).scalars())
 
 
 async def index(request: Request) -> Response:
