@@ -176,9 +176,10 @@ def test_a_bad_query_gets_the_parser_message_with_the_caret(engine, client):
 def test_search_filters_by_cluster_and_dates(engine, client):
     add_article(engine, title="徐工挖掘机", fetched_at=T0)
     add_article(engine, title="徐工光伏电站", clusters=["green_energy"], fetched_at=T0 + timedelta(days=3))
-    titles = lambda **p: [
-        s["title"] for s in client.get("/api/stories", params={"q": "徐工", **p}).json()["stories"]
-    ]  # noqa: E731
+
+    def titles(**p):
+        return [s["title"] for s in client.get("/api/stories", params={"q": "徐工", **p}).json()["stories"]]
+
     assert titles(cluster="green_energy") == ["徐工光伏电站"]
     assert titles(until="2026-11-22") == ["徐工挖掘机"]
     assert titles(since="2026-11-23") == ["徐工光伏电站"]
