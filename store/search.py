@@ -19,10 +19,11 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, event, inspect, text
 
 from store.models import Article
 
@@ -184,18 +185,28 @@ def indexed_count(conn: Connection) -> int:
     return int(conn.execute(text(f"SELECT count(*) FROM {TABLE}")).scalar_one())
 
 
+_HAS_TABLE: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def _has_table(conn: Connection) -> bool:
+    """Whether this database has the index yet (one below revision 0005 does not); only "yes" is cached."""
+    if not _HAS_TABLE.get(conn.engine) and inspect(conn).has_table(TABLE):
+        _HAS_TABLE[conn.engine] = True
+    return _HAS_TABLE.get(conn.engine, False)
+
+
 @event.listens_for(Article, "after_insert")
 def _index_new_article(_mapper: object, conn: Connection, article: Article) -> None:
-    if article.id is not None:
+    if article.id is not None and _has_table(conn):
         index_rows(conn, [(article.id, article.title or "", article.body or "")])
 
 
 @event.listens_for(Article, "after_update")
 def _reindex_article(_mapper: object, conn: Connection, article: Article) -> None:
-    from sqlalchemy import inspect
-
     state = inspect(article)
-    if article.id is not None and (
-        state.attrs.title.history.has_changes() or state.attrs.body.history.has_changes()
+    if (
+        article.id is not None
+        and _has_table(conn)
+        and (state.attrs.title.history.has_changes() or state.attrs.body.history.has_changes())
     ):
         index_rows(conn, [(article.id, article.title or "", article.body or "")])
