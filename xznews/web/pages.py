@@ -136,8 +136,10 @@ def _story_page(request: Request) -> Response:
         return RedirectResponse(f"/story/{row.key}", 308)
 
     def evidence_of(cid: str) -> list[str]:
+        """The terms that put the story in a cluster (items are terms or [term, weight] pairs)."""
         value = row.evidence.get(cid, [])
-        return [str(v) for v in value][:8] if isinstance(value, list) else [str(value)]
+        items = value if isinstance(value, list) else [value]
+        return [str(v[0] if isinstance(v, list | tuple) and v else v) for v in items][:8]
 
     return render(request, "story.html", row=row, evidence_of=evidence_of)
 

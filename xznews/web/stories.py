@@ -238,8 +238,9 @@ def search_stories(
                 continue
             seen[story_key] = article
             needles = sorted({h.matched for h in result.hits}, key=len, reverse=True)
-            shown = list(dict.fromkeys(h.snippet for h in result.hits))[:3]
-            snippets[story_key] = [mark_hits(snippet, needles) for snippet in shown]
+            snippets[story_key] = [
+                mark_hits(h.snippet, needles) for h in _spread(result.hits, len(article.title))
+            ]
             if len(seen) >= wanted:
                 break
         if len(batch) < SCAN_BATCH:
@@ -248,6 +249,18 @@ def search_stories(
     heads = [_key_article(session, seen[k]) for k in keys]
     rows = build_rows(session, heads, {h.id: snippets[k] for h, k in zip(heads, keys, strict=True)})  # type: ignore[misc]
     return rows, len(seen) > page * per_page
+
+
+def _spread(hits: list[Any], title_length: int, most: int = 2) -> list[Any]:
+    """Hits worth a snippet: in the body (the title is shown anyway) unless only the title matched, apart."""
+    body = [h for h in hits if h.start > title_length] or hits[:1]
+    chosen: list[Any] = []
+    for hit in body:
+        if not chosen or hit.start >= chosen[-1].start + 30:
+            chosen.append(hit)
+        if len(chosen) == most:
+            break
+    return chosen
 
 
 def mark_hits(snippet: str, needles: list[str]) -> Markup:
