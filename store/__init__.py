@@ -15,7 +15,7 @@ _NAMES = {
     "job_lock": "locks",
     "lock_key": "locks",
     "rebuild_search_index": "search",
-    "search_clause": "search",
+    "search_ids": "search",
     "search_lookup": "search",
     "use_normalizer": "search",
     **{

@@ -64,6 +64,17 @@ class Lookup:
     runs: tuple[tuple[str, ...], ...]
     prefix_last: tuple[bool, ...]
 
+    def exact(self, dialect: str) -> bool:
+        """Whether "the index finds it" implies "the text has it" (then an exclusion can be applied in SQL).
+
+        True for one run: a Latin word, one CJK character, or a CJK run, which FTS5 finds as a phrase of
+        its bigrams (PostgreSQL's tsvector keeps no positions, so there only a two-character run is exact).
+        """
+        if len(self.runs) != 1:
+            return False
+        run = self.runs[0]
+        return len(run) == 1 or dialect == "sqlite"
+
 
 def search_lookup(term: str) -> Lookup | None:
     """How to look `term` up; None when it has nothing the index holds (then the index cannot narrow)."""
@@ -79,7 +90,8 @@ def search_lookup(term: str) -> Lookup | None:
     return Lookup(tuple(runs), tuple(prefix)) if runs else None
 
 
-# A boolean expression over lookups: ("term", Lookup) | ("and", [...]) | ("or", [...]); None means "anything".
+# A boolean expression over lookups: ("term", Lookup) | ("and", [...]) | ("or", [...]) | ("not", expr), the last
+# only inside "and" and only over exact lookups; None means "anything".
 Expr = tuple
 
 
@@ -90,7 +102,11 @@ def _fts5(expr: Expr) -> str:
         for run, is_prefix in zip(value.runs, value.prefix_last, strict=True):
             parts.append('"' + " ".join(run) + '"' + ("*" if is_prefix else ""))
         return "(" + " AND ".join(parts) + ")"
-    return "(" + f" {kind.upper()} ".join(_fts5(e) for e in value) + ")"
+    if kind == "and":
+        keep = [_fts5(e) for e in value if e[0] != "not"]
+        drop = [_fts5(e[1]) for e in value if e[0] == "not"]
+        return "(" + " AND ".join(keep) + "".join(f" NOT {d}" for d in drop) + ")"
+    return "(" + " OR ".join(_fts5(e) for e in value) + ")"
 
 
 def _tsquery(expr: Expr) -> str:
@@ -103,15 +119,25 @@ def _tsquery(expr: Expr) -> str:
             for i, tok in enumerate(run)
         ]
         return "(" + " & ".join(lexemes) + ")"
+    if kind == "not":
+        return "!" + _tsquery(value)
     return "(" + (" & " if kind == "and" else " | ").join(_tsquery(e) for e in value) + ")"
 
 
-def search_clause(conn: Connection, expr: Expr) -> tuple[str, dict[str, str]]:
-    """SQL for "articles.id is a candidate", with its parameters."""
+def search_ids(conn: Connection, expr: Expr, before: int | None, limit: int) -> list[int]:
+    """Ids of candidate articles, newest (highest id) first, below `before`: a keyset page of the index."""
+    below = "" if before is None else " AND {col} < :before"
+    params: dict[str, object] = {"n": limit, "before": before}
     if conn.dialect.name == "sqlite":
-        return f"articles.id IN (SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :fts)", {"fts": _fts5(expr)}
-    sql = f"articles.id IN (SELECT article_id FROM {TABLE} WHERE tokens @@ CAST(:fts AS tsquery))"
-    return sql, {"fts": _tsquery(expr)}
+        sql = f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :q{below.format(col='rowid')} ORDER BY rowid DESC LIMIT :n"
+        params["q"] = _fts5(expr)
+    else:
+        sql = (
+            f"SELECT article_id FROM {TABLE} WHERE tokens @@ CAST(:q AS tsquery)"
+            f"{below.format(col='article_id')} ORDER BY article_id DESC LIMIT :n"
+        )
+        params["q"] = _tsquery(expr)
+    return [int(r[0]) for r in conn.execute(text(sql), params)]
 
 
 # ------------------------------------------------------------------------------------------- maintenance

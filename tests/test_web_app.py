@@ -159,10 +159,17 @@ def test_search_uses_the_query_language_aliases_and_exclusions(engine, client):
     assert [s["title"] for s in results] == ["XCMG wins an order"]  # alias of 徐工; 招聘 excluded
     either = client.get("/api/stories", params={"q": "徐工 | 协鑫"}).json()["stories"]
     assert len(either) == 3
-    single = client.get("/api/stories", params={"q": "鑫"}).json()[
-        "stories"
-    ]  # one character: a prefix lookup
+    single = client.get("/api/stories", params={"q": "鑫"}).json()["stories"]  # one character: a prefix
     assert [s["title"] for s in single] == ["协鑫光伏"]
+
+    def count(q: str) -> int:
+        return len(client.get("/api/stories", params={"q": q}).json()["stories"])
+
+    # Exclusions applied in the index (one token, a phrase) and by the matcher (two runs) agree.
+    assert count("徐工 | 协鑫 -光伏组件") == 2
+    assert count("徐工 -招聘技术") == 1
+    assert count("徐工 -xcmg") == 0  # an exclusion excludes the aliases too
+    assert count("徐工 -5g基站") == 2
 
 
 def test_a_bad_query_gets_the_parser_message_with_the_caret(engine, client):

@@ -8,6 +8,7 @@ first publisher) arrive later, so links and Atom entry ids stay stable. The web 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,13 +20,12 @@ from sqlmodel import Session
 
 from alerts.clusters import cluster_info
 from alerts.digest import lead_of
-from alerts.query import Query, Term, normalize_key
+from alerts.query import And, Not, Query, Term, normalize_key
 from ingest.dedupe import story_members
 from ingest.normalize import to_simplified
-from store import Article, search_clause, search_lookup
+from store import Article, search_ids, search_lookup
 
 PER_PAGE = 20
-SCAN_BATCH = 200  # candidates checked per round with the real matcher
 
 
 @dataclass
@@ -185,65 +185,90 @@ def story(session: Session, article_id: int) -> StoryRow | None:
 # ----------------------------------------------------------------------------------------------- search
 
 
-def index_expr(query: Query) -> tuple | None:
+def index_expr(query: Query, dialect: str = "sqlite") -> tuple | None:
     """The query as an index lookup that finds a superset of its matches; None when the index cannot narrow.
 
-    Exclusions narrow nothing (they are checked afterwards); a bare term looks for itself or any alias.
+    A bare term looks for itself or any alias. An exclusion narrows only where the index is exact for it
+    (then "found by the index" means "really there"); otherwise it is left to the matcher afterwards.
     """
 
-    def walk(node: Any) -> tuple | None:
-        if isinstance(node, Term):
-            key = normalize_key(node.text)
-            forms = [key] + ([] if node.phrase else list(query.lexicon.aliases_of(key)))
-            lookups = [search_lookup(f) for f in dict.fromkeys(forms)]
-            if any(lk is None for lk in lookups):
-                return None
-            terms = [("term", lk) for lk in lookups]
-            return terms[0] if len(terms) == 1 else ("or", terms)
-        children = getattr(node, "children", None)
-        if children is None:  # Not
-            return None
-        parts = [walk(c) for c in children]
-        if type(node).__name__ == "And":
-            kept = [p for p in parts if p is not None]
-            return None if not kept else kept[0] if len(kept) == 1 else ("and", kept)
-        return None if any(p is None for p in parts) else ("or", parts)
+    def term(node: Term) -> tuple[tuple | None, bool]:
+        key = normalize_key(node.text)
+        forms = [key] + ([] if node.phrase else list(query.lexicon.aliases_of(key)))
+        lookups = [search_lookup(f) for f in dict.fromkeys(forms)]
+        if any(lk is None for lk in lookups):
+            return None, False
+        exact = all(lk.exact(dialect) for lk in lookups)  # type: ignore[union-attr]
+        terms = [("term", lk) for lk in lookups]
+        return (terms[0] if len(terms) == 1 else ("or", terms)), exact
 
-    return walk(query.root)
+    def walk(node: Any) -> tuple[tuple | None, bool]:
+        """(expression, exact)."""
+        if isinstance(node, Term):
+            return term(node)
+        if isinstance(node, Not):
+            inner, exact = walk(node.child)
+            return (("not", inner) if inner is not None and exact else None), False
+        parts = [walk(c) for c in node.children]
+        exprs = [e for e, _ in parts]
+        exact = all(x for _, x in parts) and all(e is not None for e in exprs)
+        if isinstance(node, And):
+            kept = [e for e in exprs if e is not None]
+            if not any(e[0] != "not" for e in kept):
+                return None, False  # only exclusions narrow nothing by themselves
+            return (kept[0] if len(kept) == 1 else ("and", kept)), exact
+        return (None if any(e is None for e in exprs) else ("or", exprs)), exact
+
+    return walk(query.root)[0]
+
+
+def _candidates(session: Session, expr: tuple | None, filters: Filters) -> Iterator[Article]:
+    """Articles that may match, newest first, in growing keyset batches (most searches stop in the first)."""
+    before: int | None = None
+    size = 50
+    while True:
+        if expr is not None:
+            ids = search_ids(session.connection(), expr, before, size)
+            if not ids:
+                return
+            stmt = _filtered(select(Article).where(Article.id.in_(ids)), filters)  # type: ignore[union-attr]
+        else:
+            stmt = _filtered(select(Article), filters).limit(size)
+            if before is not None:
+                stmt = stmt.where(Article.id < before)  # type: ignore[operator]
+            ids = []
+        batch = list(session.execute(stmt.order_by(Article.id.desc())).scalars())  # type: ignore[union-attr]
+        yield from batch
+        if expr is None:
+            if len(batch) < size:
+                return
+            ids = [batch[-1].id]  # type: ignore[list-item]
+        if len(ids) < size:
+            return
+        before, size = ids[-1], min(size * 4, 2000)
 
 
 def search_stories(
     session: Session, query: Query, filters: Filters, page: int = 1, per_page: int = PER_PAGE
 ) -> tuple[list[StoryRow], bool]:
     """Stories whose articles match `query`, newest first, with highlighted snippets of the hits."""
-    expr = index_expr(query)
-    stmt = _filtered(select(Article), filters)
-    if expr is not None:
-        clause, params = search_clause(session.connection(), expr)
-        stmt = stmt.where(text(clause).bindparams(**params))
-    stmt = stmt.order_by(Article.id.desc())  # type: ignore[union-attr]
+    expr = index_expr(query, session.connection().dialect.name)
     wanted = page * per_page + 1
     seen: dict[Any, Article] = {}
     snippets: dict[Any, list[Markup]] = {}
-    offset = 0
-    while len(seen) < wanted:
-        batch = list(session.execute(stmt.offset(offset).limit(SCAN_BATCH)).scalars())
-        offset += len(batch)
-        for article in batch:
-            story_key = article.story_id if article.story_id is not None else ("a", article.id)
-            if story_key in seen:
-                continue
-            result = query.matches(article.title, article.body)
-            if not result.matched:
-                continue
-            seen[story_key] = article
-            needles = sorted({h.matched for h in result.hits}, key=len, reverse=True)
-            snippets[story_key] = [
-                mark_hits(h.snippet, needles) for h in _spread(result.hits, len(article.title))
-            ]
-            if len(seen) >= wanted:
-                break
-        if len(batch) < SCAN_BATCH:
+    for article in _candidates(session, expr, filters):
+        story_key = article.story_id if article.story_id is not None else ("a", article.id)
+        if story_key in seen:
+            continue
+        result = query.matches(article.title, article.body)
+        if not result.matched:
+            continue
+        seen[story_key] = article
+        needles = sorted({h.matched for h in result.hits}, key=len, reverse=True)
+        snippets[story_key] = [
+            mark_hits(h.snippet, needles) for h in _spread(result.hits, len(article.title))
+        ]
+        if len(seen) >= wanted:
             break
     keys = list(seen)[(page - 1) * per_page : page * per_page]
     heads = [_key_article(session, seen[k]) for k in keys]
