@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import feedparser
@@ -19,10 +20,17 @@ from xznews.web import WebServer
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
+@contextmanager
+def live_app(engine, tmp_path, **kw) -> Iterator[WebServer]:
+    """The app on a random port, its links in mail pointing at itself, mail to tmp_path/outbox."""
+    with WebServer(engine, "127.0.0.1", 0, make_settings(tmp_path), **kw) as server:
+        server.app.state.settings = make_settings(tmp_path).model_copy(update={"public_base_url": server.url})
+        yield server
+
+
 @pytest.fixture
 def web(engine, tmp_path) -> Iterator[WebServer]:
-    with WebServer(engine, "127.0.0.1", 0, make_settings(tmp_path)) as server:
-        server.app.state.settings = make_settings(tmp_path).model_copy(update={"public_base_url": server.url})
+    with live_app(engine, tmp_path) as server:
         yield server
 
 

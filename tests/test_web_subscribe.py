@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from alerts.dispatch import dispatch_due
 from store.models import Subscriber, Subscription
 from tests.alerts_support import SETTLE, add_article, add_subscription, make_settings
+from tests.test_web_app import live_app
 from xznews.web import Limits, WebServer
 from xznews.web.security import RateLimiter
 
@@ -36,8 +37,7 @@ def clock() -> Clock:
 @pytest.fixture
 def web(engine, tmp_path, clock) -> Iterator[WebServer]:
     limits = Limits(RateLimiter(5, 600, clock), RateLimiter(2, 3600, clock))
-    with WebServer(engine, "127.0.0.1", 0, make_settings(tmp_path), limits=limits) as server:
-        server.app.state.settings = make_settings(tmp_path).model_copy(update={"public_base_url": server.url})
+    with live_app(engine, tmp_path, limits=limits) as server:
         yield server
 
 
