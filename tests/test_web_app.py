@@ -186,6 +186,8 @@ def test_a_bad_query_gets_the_parser_message_with_the_caret(engine, client):
     assert "unclosed parenthesis at 3:" in page.text and "^" in page.text
     api = client.get("/api/stories", params={"q": "-招聘"})
     assert api.status_code == 400 and "only excludes" in api.json()["error"]
+    long = client.get("/search", params={"q": "徐工 " * 200})
+    assert long.status_code == 400 and "关键词过长" in long.text
 
 
 def test_search_filters_by_cluster_and_dates(engine, client):

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from store import Article, Delivery, Source
 from xznews.web import stories
-from xznews.web.params import BadParam, listing, query_param
+from xznews.web.params import MAX_SEARCH_PAGE, BadParam, listing, query_param
 
 API_MAX = 200
 
@@ -123,10 +123,13 @@ def _api(request: Request) -> dict[str, Any]:
         raise BadParam(f"limit: 应为 1 到 {API_MAX} 的整数") from None
     with Session(request.app.state.engine) as session:
         if query is not None:
-            rows, more = stories.search_stories(session, query, params.filters, params.page, limit)
+            page = min(params.page, MAX_SEARCH_PAGE)
+            rows, more = stories.search_stories(session, query, params.filters, page, limit)
+            more = more and page < MAX_SEARCH_PAGE
         else:
-            rows, more = stories.list_stories(session, params.filters, params.page, limit)
-    return {"stories": [r.to_json() for r in rows], "page": params.page, "has_more": more}
+            page = params.page
+            rows, more = stories.list_stories(session, params.filters, page, limit)
+    return {"stories": [r.to_json() for r in rows], "page": page, "has_more": more}
 
 
 async def api_stories(request: Request) -> Response:

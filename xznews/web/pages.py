@@ -15,7 +15,7 @@ from alerts import web_pages
 from alerts.clusters import cluster_info, resolve_cluster
 from store import Source
 from xznews.web import stories
-from xznews.web.params import BadParam, empty_listing, listing, query_param
+from xznews.web.params import MAX_SEARCH_PAGE, BadParam, empty_listing, listing, query_param
 from xznews.web.render import render, render_page
 
 
@@ -95,8 +95,10 @@ def _search_page(request: Request) -> Response:
     except BadParam as exc:
         params, query, error, status = empty_listing(request, None), None, str(exc), 400
     if query is not None:
+        params.page = min(params.page, MAX_SEARCH_PAGE)
         with Session(request.app.state.engine) as session:
             rows, more = stories.search_stories(session, query, params.filters, params.page)
+        more = more and params.page < MAX_SEARCH_PAGE
     return render(
         request,
         "stories.html",

@@ -13,6 +13,8 @@ from core.tz import SHANGHAI
 from xznews.web.stories import Filters
 
 MAX_PAGE = 500
+MAX_SEARCH_PAGE = 50  # each search page re-checks every match before it: deep pages cost linear time
+MAX_QUERY = 500  # characters; a watched-keyword query is a line, not a document
 
 
 class BadParam(ValueError):
@@ -80,6 +82,8 @@ def query_param(value: str | None) -> Query | None:
     """The watched-keyword query, parsed by the subscriptions' parser; its message (with the caret) on error."""
     if value is None or not value.strip():
         return None
+    if len(value) > MAX_QUERY:
+        raise BadParam(f"q: 关键词过长（{len(value)} 个字符，最多 {MAX_QUERY} 个）")
     try:
         return parse_query(value.strip())
     except QueryError as exc:
