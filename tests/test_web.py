@@ -344,6 +344,19 @@ def test_the_daemon_serves_the_web_side_when_enabled(sqlite_engine, tmp_path):
     finally:
         server.stop()
     assert _start_web(settings.model_copy(update={"web_enabled": False}), sqlite_engine) is None
+    # Beside the scheduler, /healthz reports it: the daemon's own scheduler, here built but not started.
+    from xznews.daemon import build_scheduler
+
+    (tmp_path / "sources.toml").write_text("", encoding="utf-8")
+    scheduler = build_scheduler(
+        settings.model_copy(update={"sources_path": tmp_path / "sources.toml"}), sqlite_engine
+    )
+    server = _start_web(settings, sqlite_engine, scheduler)
+    try:
+        reply = httpx.get(server.url + "/healthz")
+    finally:
+        server.stop()
+    assert reply.status_code == 503 and reply.json()["scheduler"] == "stopped"
 
 
 def test_xznews_web_serves_until_sigterm(tmp_path):

@@ -239,15 +239,18 @@ def test_feeds_are_valid_atom_with_stable_entry_ids(engine, client):
 
 
 def test_healthz_reports_the_scheduler_and_stale_sources(engine, tmp_path):
-    class Scheduler:
-        running = False
+    from apscheduler.schedulers.background import BackgroundScheduler
 
+    scheduler = BackgroundScheduler()  # the daemon's kind, not yet started
     with session_scope(engine) as session:
         session.add(Source(name="dead", kind="rss", url="https://x.example.org", flagged="failing"))
-    with WebServer(engine, "127.0.0.1", 0, make_settings(tmp_path), scheduler=Scheduler()) as server:
+    with WebServer(engine, "127.0.0.1", 0, make_settings(tmp_path), scheduler=scheduler) as server:
         stopped = httpx.get(server.url + "/healthz")
-        Scheduler.running = True
-        running = httpx.get(server.url + "/healthz")
+        scheduler.start()
+        try:
+            running = httpx.get(server.url + "/healthz")
+        finally:
+            scheduler.shutdown()
     assert stopped.status_code == 503 and stopped.json()["scheduler"] == "stopped"
     assert running.status_code == 200 and running.json() == {
         "status": "ok",
