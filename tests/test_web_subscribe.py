@@ -118,6 +118,18 @@ def test_subscribe_confirm_from_the_outbox_then_digests_flow(engine, client, tmp
     assert len(report.deliveries) == 1 and report.sent == 1
 
 
+def test_list_unsubscribe_offers_a_mailto_only_when_a_mailbox_acts_on_it(engine, web, client, tmp_path):
+    _subscribe(client, "first@example.com")
+    web.app.state.settings = web.app.state.settings.model_copy(
+        update={"unsubscribe_mailbox": "unsub@example.org"}
+    )
+    _subscribe(client, "second@example.com")
+    first, second = _mails(tmp_path)
+    assert first["List-Unsubscribe"].count("<") == 1 and "mailto:" not in first["List-Unsubscribe"]
+    assert second["List-Unsubscribe"].endswith(", <mailto:unsub@example.org?subject=unsubscribe>")
+    assert second["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
 def test_the_answer_is_the_same_whether_or_not_the_address_is_known(engine, client, tmp_path):
     add_subscription(engine, "known@example.com")
     known = _subscribe(client, "known@example.com")
