@@ -65,3 +65,12 @@ def cluster_ids() -> list[str]:
 
 def cluster_info(cluster_id: str) -> ClusterInfo:
     return cluster_table().get(cluster_id, _OTHER_INFO)
+
+
+def resolve_cluster(value: str) -> str | None:
+    """The cluster id for an id or a Chinese name (`engineering_machinery` or `工程机械`); None if neither."""
+    value = value.strip()
+    table = cluster_table()
+    if value in table:
+        return value
+    return next((c.id for c in table.values() if c.name_zh == value), None)

@@ -75,7 +75,8 @@ def build_message(
         "Date": format_datetime(when),
         "Message-ID": msg_id,
         # RFC 2369 + RFC 8058: one-click unsubscribe for mail clients that offer it.
-        "List-Unsubscribe": f"<{unsubscribe_url}>, <{unsubscribe_mailto}>",
+        "List-Unsubscribe": f"<{unsubscribe_url}>"
+        + (f", <{unsubscribe_mailto}>" if unsubscribe_mailto else ""),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "Auto-Submitted": "auto-generated",
     }

@@ -75,10 +75,9 @@ def confirm_url(settings: Settings, token: str) -> str:
 
 
 def unsubscribe_mailto(settings: Settings) -> str:
-    """mailto: for List-Unsubscribe, to the sender's own address."""
-    sender = settings.mail_from
-    address = sender[sender.find("<") + 1 : sender.rfind(">")] if "<" in sender else sender.strip()
-    return f"mailto:{address}?subject=unsubscribe"
+    """mailto: for List-Unsubscribe when a mailbox that acts on it is configured, else "" (none offered)."""
+    address = settings.unsubscribe_mailbox.strip()
+    return f"mailto:{address}?subject=unsubscribe" if address else ""
 
 
 def find_by_email(session: Session, email: str) -> Subscriber | None:

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from alerts import schedule
 from alerts.bots import BotSpecError, check_webhook, parse_bot
-from alerts.clusters import cluster_ids
+from alerts.clusters import cluster_ids, resolve_cluster
 from core.errors import XznewsError
 from store import Delivery, Subscriber, Subscription
 
@@ -39,6 +39,7 @@ class SubscriptionSpec:
 
 def check_clusters(clusters: list[str]) -> list[str]:
     known = cluster_ids()
+    clusters = [resolve_cluster(c) or c for c in clusters]  # Chinese names are accepted too
     for cid in clusters:
         if cid not in known:
             raise SubscriptionError(f"unknown cluster {cid!r}; valid clusters: {', '.join(known)}")

@@ -72,6 +72,9 @@ class Settings(_Strict):
     log_level: str = Field("INFO", pattern="(?i)^(debug|info|warning|error|critical)$")
     mail_from: str = "xznews <digest@xznews.local>"
     public_base_url: str = "http://localhost:8080"
+    # A mailbox whose mail is acted on (someone unsubscribes the sender): only then does List-Unsubscribe offer
+    # a mailto: beside the one-click URL, which is what acts by itself.
+    unsubscribe_mailbox: str = ""
     digest_check_interval_s: int = Field(60, ge=5)
     # A digest window closes this far behind the clock, so an article stamped just before a dispatch but
     # committed just after it still falls in the next window (see alerts/dispatch.py).
@@ -135,6 +138,7 @@ _ENV_KEYS = {
     "XZNEWS_LOG_LEVEL": "log_level",
     "XZNEWS_MAIL_FROM": "mail_from",
     "XZNEWS_PUBLIC_BASE_URL": "public_base_url",
+    "XZNEWS_UNSUBSCRIBE_MAILBOX": "unsubscribe_mailbox",
     "XZNEWS_WEB_HOST": "web_host",
     "XZNEWS_WEB_PORT": "web_port",
     "XZNEWS_WEB_ENABLED": "web_enabled",

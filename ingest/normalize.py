@@ -12,6 +12,8 @@ from functools import lru_cache
 
 import opencc
 
+from store import use_normalizer
+
 # A pinyin gloss that mirrors put after a word, e.g. 發(fā)展 or 经济（jīng jì）.  Latin letters only, with
 # tone marks or digits, so that real parentheticals such as （2023） or （记者 张涛） are kept.
 _PINYIN = "a-zA-ZāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüĀÁǍÀĒÉĚÈĪÍǏÌŌÓǑÒŪÚǓÙǕǗǙǛÜ"
@@ -52,3 +54,6 @@ def normalize_text(text: str) -> str:
 def matching_key(text: str) -> str:
     """normalize_text() with every character that is not a letter or a digit dropped, lower-cased."""
     return "".join(ch for ch in normalize_text(text).lower() if ch.isalnum())
+
+
+use_normalizer(normalize_text)  # the search index (store.search) normalizes like everything else

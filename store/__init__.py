@@ -14,6 +14,10 @@ _NAMES = {
     "dedupe_session": "locks",
     "job_lock": "locks",
     "lock_key": "locks",
+    "rebuild_search_index": "search",
+    "search_ids": "search",
+    "search_lookup": "search",
+    "use_normalizer": "search",
     **{
         name: "models"
         for name in (

@@ -174,6 +174,9 @@ class Subscription(SQLModel, table=True):
     # Bounce policy (alerts/dispatch.py): windows that failed permanently in a row; reset by a success.
     consecutive_failures: int = 0
     disabled_reason: str | None = Field(default=None, sa_column=Column(Text))  # why dispatch turned it off
+    # A subscription made on the web waits for its address's owner: active once /confirm/{confirm_token} is used.
+    confirm_token: str | None = Field(default=None, max_length=64, unique=True)
+    confirmed_at: datetime | None = _ts()
     # The window of the next digest starts here: the end of the last successful delivery.
     last_success_at: datetime | None = _ts()
     created_at: datetime = _ts_default()
@@ -249,3 +252,6 @@ class ProjectReport(SQLModel, table=True):
     seen_at: datetime | None = _ts(index=True)  # when the article was fetched: digest windows use this
     # What this fact changed: "new" (first report), "stage" (a stage not reported before), or "".
     change: str = Field(default="", max_length=12)
+
+
+from store import search as _search  # noqa: E402,F401  (registers the search-index events on Article)

@@ -84,14 +84,14 @@ def build_scheduler(settings: Settings, engine: Engine) -> BackgroundScheduler:
     return scheduler
 
 
-def _start_web(settings: Settings, engine: Engine) -> WebServer | None:
+def _start_web(settings: Settings, engine: Engine, scheduler: Any = None) -> WebServer | None:
     """The confirm/unsubscribe pages beside the scheduler; a taken port is logged and the daemon goes on."""
     if not settings.web_enabled:
         return None
     from xznews.web import start_web_server
 
     try:
-        return start_web_server(settings, engine)
+        return start_web_server(settings, engine, scheduler=scheduler)
     except OSError as exc:
         log.error(
             "web server not started host=%s port=%s error=%s: links in mail will not work from this process",
@@ -106,7 +106,7 @@ def run_daemon(settings: Settings, engine: Engine, stop: threading.Event | None 
     """Run until SIGTERM/SIGINT (or `stop` is set), then let the current jobs finish and return."""
     stop = stop or threading.Event()
     scheduler = build_scheduler(settings, engine)
-    web = _start_web(settings, engine)
+    web = _start_web(settings, engine, scheduler)
     scheduler.start()
     jobs = scheduler.get_jobs()
     log.info("daemon started jobs=%d (%s)", len(jobs), ", ".join(j.name for j in jobs))

@@ -29,8 +29,10 @@ _COMMAND_MODULES = (
     "xznews.cli.classify_cmd",  # classify
     "xznews.cli.dedupe_cmd",  # dedupe
     "xznews.cli.alerts_cmd",  # subscribe, unsubscribe, confirm, watch, digest, status
-    "xznews.cli.web_cmd",  # web (unsubscribe and confirm links)
+    "xznews.cli.web_cmd",  # web (the web app)
     "xznews.cli.projects_cmd",  # projects [extract|rebuild], project ID
+    "xznews.cli.stories_cmd",  # stories, story, search rebuild
+    "xznews.cli.subscriptions_cmd",  # subscriptions edit|delete
 )
 
 for _name in _COMMAND_MODULES:

@@ -1,4 +1,4 @@
-"""`xznews web`: serve the confirm and unsubscribe links alone (the daemon also serves them)."""
+"""`xznews web`: serve the web app alone (`xznews run` also serves it, beside the scheduler)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,10 @@ def web(
         typer.Option("--port", help="Port to listen on (default: web_port, 8080).", min=0, max=65535),
     ] = None,
 ) -> None:
-    """Serve the links in mail: /confirm/TOKEN, /unsubscribe/TOKEN (RFC 8058 one-click) and /healthz.
+    """Serve the web app: latest stories, search, story pages, feeds, subscribe and manage pages,
+    the links in mail (/confirm, /unsubscribe with RFC 8058 one-click), /healthz, /metrics and /api/stories.
 
-    Runs until SIGTERM or Ctrl-C. `xznews run` already serves these pages beside the scheduler.
+    Runs until SIGTERM or Ctrl-C. `xznews run` already serves it beside the scheduler.
     """
     from xznews.web import serve
 
