@@ -13,7 +13,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from ingest.extract import families, pubtime
+from ingest.extract import families, fallback, pubtime
 from ingest.extract.blocks import HEADING_TAGS, Block, Page, element_text, flatten, marked_regions, parse_html
 from ingest.extract.charset import decode_html
 from ingest.extract.clean import (
@@ -46,6 +46,7 @@ class Extracted:
     paragraphs: list[str] = field(default_factory=list)  # cleaned body paragraphs, display text
     url: str | None = None
     encoding: str | None = None
+    extractor: str = "primary"  # primary | fallback: which method produced the paragraphs
 
     @property
     def body(self) -> str:
@@ -70,11 +71,15 @@ def extract_article(
     http_charset: str | None = None,
     list_date: datetime | None = None,
     family: str | None = None,
+    policy: fallback.Policy | None = fallback.DEFAULT_POLICY,
 ) -> Extracted:
-    """Never raises on arbitrary input: returns an Extracted with empty paragraphs instead."""
+    """Never raises on arbitrary input: returns an Extracted with empty paragraphs instead.
+
+    `policy` decides when the second opinion runs (None: never)."""
     try:
         ctx = _prepare(data, url, http_charset, family)
-        return _extract_one(ctx, list_date)
+        extracted = _extract_one(ctx, list_date)
+        return extracted if policy is None else with_second_opinion(ctx, extracted, policy)
     except Exception:  # noqa: BLE001 - a bad page must never stop a run
         logger.exception("extraction failed url=%s", url)
         return Extracted(
@@ -142,6 +147,28 @@ def _extract_one(ctx: _Context, list_date: datetime | None) -> Extracted:
     title = _find_title(ctx, rules)
     blocks, first_index = _body_blocks(ctx, rules)
     return _assemble(ctx, title, blocks, first_index, rules, list_date, page.blocks)
+
+
+def with_second_opinion(ctx: _Context, primary: Extracted, policy: fallback.Policy) -> Extracted:
+    """The primary's answer, or the second opinion's paragraphs where the primary looks collapsed and the
+    second measures better (fallback.suspect / prefer_second)."""
+    stats = fallback.BodyStats.of(primary.paragraphs)
+    if not fallback.suspect(stats, fallback.page_prose_chars(ctx.page), policy):
+        return primary
+    paragraphs = second_paragraphs(ctx, primary.title)
+    if fallback.prefer_second(stats, fallback.BodyStats.of(paragraphs), policy):
+        primary.paragraphs, primary.extractor = paragraphs, "fallback"
+    return primary
+
+
+def second_paragraphs(ctx: _Context, title: str) -> list[str]:
+    """The second opinion's body, cleaned like the primary's (headline repeat and metadata lines out)."""
+    raw = fallback.second_opinion(ctx.html)
+    title_key = matching_key(title) if title else ""
+    while raw and title_key and matching_key(raw[0]) == title_key:
+        raw.pop(0)
+    body, _fields = split_metadata_lines(raw)
+    return clean_paragraphs(body)
 
 
 def _extract_region(ctx: _Context, region: tuple[int, int], list_date: datetime | None) -> Extracted:

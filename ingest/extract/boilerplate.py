@@ -106,7 +106,13 @@ def is_time_line(line: str) -> bool:
 
 
 def is_caption(line: str) -> bool:
-    return len(line) <= 80 and bool(_CAPTION_RE.match(line)) and not line.endswith(("。", "！", "？"))
+    # A caption that is a sentence (it has a comma) reports what the photo shows: that is article text.
+    return (
+        len(line) <= 80
+        and bool(_CAPTION_RE.match(line))
+        and not line.endswith(("。", "！", "？"))
+        and "，" not in line
+    )
 
 
 def is_byline(line: str) -> bool:
