@@ -226,13 +226,17 @@ def main(argv: list[str] | None = None) -> int:
     ):
         low = sum(s < COLLAPSE for s in scores)
         rate = len(pages) / elapsed
-        print(f"{name:<34} {statistics.mean(scores):>12.4f} {statistics.median(scores):>8.4f} {low:>5} {rate:>9.1f}")
+        print(
+            f"{name:<34} {statistics.mean(scores):>12.4f} {statistics.median(scores):>8.4f} {low:>5} {rate:>9.1f}"
+        )
     print(f"speed ratio ours / readability-lxml: {t_read / t_ours:.2f}x (same run)")
     share = methods.count("fallback")
     print(f"second opinion used on {share}/{len(pages)} pages ({100 * share / len(pages):.0f}%)")
     collapsed = [i for i, s in enumerate(f_ours) if s < COLLAPSE]
     hard = [i for i in collapsed if f_read[i] >= BASELINE_GOOD]
-    print(f"collapses (ours < {COLLAPSE}): {len(collapsed)}; of them readability >= {BASELINE_GOOD}: {len(hard)}")
+    print(
+        f"collapses (ours < {COLLAPSE}): {len(collapsed)}; of them readability >= {BASELINE_GOOD}: {len(hard)}"
+    )
     for i in collapsed:
         print(f"  {pages[i].name} ours {f_ours[i]:.3f} [{methods[i]}] readability {f_read[i]:.3f}")
 
@@ -241,11 +245,15 @@ def main(argv: list[str] | None = None) -> int:
         results = cross_validate(pages, args.folds)
         for k, policy, tune_f1, test_f1 in results:
             n = sum(p.fold(args.folds) == k for p in pages)
-            print(f"  fold {k} ({n} pages): tuned on the rest F1 {tune_f1:.4f} -> held-out F1 {test_f1:.4f}  {policy}")
+            print(
+                f"  fold {k} ({n} pages): tuned on the rest F1 {tune_f1:.4f} -> held-out F1 {test_f1:.4f}  {policy}"
+            )
         print(f"cross-validated char-F1 (mean of folds): {statistics.mean(r[3] for r in results):.4f}")
 
     right, total, wrong = publish_dates(pages)
-    print(f"publish date (ours, URL withheld) right on {right}/{total} pages whose text shows one (hand labels)")
+    print(
+        f"publish date (ours, URL withheld) right on {right}/{total} pages whose text shows one (hand labels)"
+    )
     for line in wrong:
         print(f"  {line}")
     if args.pages:

@@ -18,6 +18,7 @@ from ingest.extract.article import extract_article
 
 FLOOR = 0.957  # reached 0.9677 on 2026-11 (53 pages); see bench/extraction.py for the full comparison
 
+
 def _default_dir() -> Path:
     # ../shared beside the clone, or beside the folder of worktrees that holds it.
     for parent in Path(__file__).resolve().parents[2:4]:

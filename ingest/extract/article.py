@@ -13,7 +13,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from ingest.extract import families, fallback, pubtime
+from ingest.extract import fallback, families, pubtime
 from ingest.extract.blocks import HEADING_TAGS, Block, Page, element_text, flatten, marked_regions, parse_html
 from ingest.extract.charset import decode_html
 from ingest.extract.clean import (

@@ -15,7 +15,6 @@ import logging
 import re
 from dataclasses import dataclass
 
-from ingest.extract import boilerplate
 from ingest.extract.blocks import Page, flatten, parse_html
 
 logger = logging.getLogger(__name__)
@@ -48,7 +47,9 @@ DEFAULT_POLICY = Policy()
 @dataclass(frozen=True)
 class BodyStats:
     chars: int  # non-space characters
-    furniture: float  # share of chars in lines shaped like furniture (legal notices, short unpunctuated lines)
+    furniture: (
+        float  # share of chars in lines shaped like furniture (legal notices, short unpunctuated lines)
+    )
     prose: float  # sentence punctuation per 100 chars
 
     @classmethod
