@@ -174,7 +174,8 @@ def _mean(values: list[float], index: list[int]) -> float:
 
 
 def load_dates() -> dict[str, str | None]:
-    return json.loads(DATES_FILE.read_text(encoding="utf-8")) if DATES_FILE.is_file() else {}
+    labels = json.loads(DATES_FILE.read_text(encoding="utf-8")) if DATES_FILE.is_file() else {}
+    return {k: v for k, v in labels.items() if not k.startswith("_")}
 
 
 def publish_dates(pages: list[DevPage]) -> tuple[int, int, list[str]]:

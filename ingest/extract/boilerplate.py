@@ -26,13 +26,12 @@ _FURNITURE = [
     r"(?:原文|文章|本文)(?:地址|链接|网址)[:：].{0,200}",
     r"[【\[(（]?(?:责任编辑|责编|编辑|审核|校对|监制|终审|初审|值班编辑|编审)[:：].{0,40}[】\])）]?",
     r"(?:举报|反馈|意见反馈|不良信息举报).{0,20}",
-    r"(?:返回|进入)(?:搜狐|网易|新浪|腾讯|首页|频道|专题).{0,20}",
+    r"(?:返回|进入).{0,6}(?:[，,]?(?:查看|阅读)更多.{0,4})?",  # a "back to …" link standing alone
     r"(?:查看|阅读|展开)(?:更多|全文|原文).{0,10}",
     r"本文来自.{0,30}(?:客户端|号|平台)?.{0,20}",
     r"(?:来源|稿源|出处)[:：].{0,40}",
-    # One-word controls of players, encyclopaedias and apps.
-    r"(?:播报|播报文章|编辑|收起|展开|展开全文|广告|更多|打开APP|打开App|下载APP|下载客户端|APP内打开|全屏|倍速|"
-    r"高清|超清|标清|直播|循环播放|跳过片头|设置成功|点击播放|重播|复制链接|微信扫一扫|返回|置顶|\d+X|[\d.]+X)",
+    # One-word page controls and app prompts (runs of player controls are found by shape: clean.py).
+    r"(?:编辑|收起|展开|展开全文|广告|更多|(?:打开|下载)(?:APP|客户端)|APP内打开|全屏|复制链接|返回|置顶|[\d.]+X)",
     r"(?:转载请注明|未经授权|未经许可|本文系|本文为).{0,30}(?:出处|来源|转载|原文链接|授权|禁止转载|作者).{0,80}",
     r"\d{1,2}:\d{2}(?:/\d{1,2}:\d{2})?",
     r"\d{1,3}%",
@@ -42,7 +41,7 @@ _FURNITURE_RE = re.compile("^(?:" + "|".join(_FURNITURE) + ")$", re.IGNORECASE)
 # A footer starts here: everything from such a line on is site chrome.
 _FOOTER_RE = re.compile(
     r"(?:版权所有|Copyright|©|主办单位|承办单位|网站标识码|ICP备|ICP证|公网安备|网站地图|联系我们|"
-    r"建议使用.{0,20}浏览器|技术支持[:：]|仅提供信息存储服务|用户上传并发布|不代表本(?:站|网|平台)(?:观点|立场))",
+    r"建议使用.{0,20}浏览器|技术支持[:：]|仅提供信息存储(?:空间)?服务|不代表本(?:站|网|平台)(?:观点|立场))",
     re.IGNORECASE,
 )
 # A heading that opens the recommendations after an article; from the second half of a body on, it ends it.

@@ -108,7 +108,33 @@ def clean_paragraphs(paragraphs: list[str]) -> list[str]:
         line = boilerplate.strip_dateline(line)
         if line:
             lines.append(line)
-    return _drop_repeats(_join_page_breaks(lines))
+    return _drop_repeats(_join_page_breaks(_drop_control_runs(lines)))
+
+
+_CONTROL_MAX = 4  # non-space chars of a widget label (a player's quality or speed switch …)
+_CONTROL_RUN = 3
+_ANY_PUNCT_RE = re.compile(r"[，。！？；：、,.!?;:“”\"']")
+
+
+def _drop_control_runs(lines: list[str]) -> list[str]:
+    """Drop runs of three or more tiny unpunctuated lines: the labels of a player or app widget, whatever they
+    say.  Running text never breaks into lines that short; a list heading does not come three at a time."""
+
+    def tiny(line: str) -> bool:
+        return len(line.replace(" ", "")) <= _CONTROL_MAX and not _ANY_PUNCT_RE.search(line)
+
+    out: list[str] = []
+    run: list[str] = []
+    for line in [*lines, ""]:
+        if line and tiny(line):
+            run.append(line)
+            continue
+        if len(run) < _CONTROL_RUN:
+            out.extend(run)
+        run = []
+        if line:
+            out.append(line)
+    return out
 
 
 # A footer line is chrome; a sentence that mentions 版权所有 in running text is not.
