@@ -149,9 +149,14 @@ class Page:
             return self._index.get(element)
 
 
+def sanitize(text: str) -> str:
+    """The page text without an XML declaration and control characters, which lxml refuses or replaces."""
+    return _BAD_CHARS_RE.sub("", _XML_DECL_RE.sub("", text, count=1))
+
+
 def parse_html(text: str) -> etree._Element | None:
     """An lxml tree for any string; None when there is nothing to parse."""
-    text = _BAD_CHARS_RE.sub("", _XML_DECL_RE.sub("", text, count=1))
+    text = sanitize(text)
     if not text.strip():
         return None
     try:

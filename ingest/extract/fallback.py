@@ -15,7 +15,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from ingest.extract.blocks import Page, flatten, parse_html
+from ingest.extract.blocks import Page, flatten, parse_html, sanitize
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def second_opinion(html: str) -> list[str]:
     try:
         from readability import Document
 
-        summary = Document(html).summary(html_partial=True)
+        summary = Document(sanitize(html)).summary(html_partial=True)
     except Exception as exc:  # noqa: BLE001 - a failing second opinion just leaves the primary's answer
         logger.debug("second opinion failed: %s", exc)
         return []
