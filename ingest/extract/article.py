@@ -33,7 +33,7 @@ _AUTHOR_META = ("author", "article:author", "og:article:author")
 _TITLE_SPLIT_RE = re.compile(r"\s*(?:[_|｜]|\s[-－—–]+\s|--|——)\s*")
 _NEAR_TITLE_WINDOW = 12  # blocks after the title (or before the body) searched for the time line
 _MIN_MARKED_CHARS = 20
-_MIN_FAMILY_CHARS = 30
+_MIN_FAMILY_CHARS = 8  # the family's own body element is trusted even when short (a one-line PDF notice)
 
 
 @dataclass
@@ -144,8 +144,8 @@ def _read_meta(root: etree._Element | None) -> dict[str, str]:
 def _extract_one(ctx: _Context, list_date: datetime | None) -> Extracted:
     page = ctx.page
     rules = families.RULES.get(ctx.family or "")
-    title = _find_title(ctx, rules)
     blocks, first_index = _body_blocks(ctx, rules)
+    title = _find_title(ctx, rules, first_index)
     return _assemble(ctx, title, blocks, first_index, rules, list_date, page.blocks)
 
 
@@ -224,7 +224,7 @@ def _first_block_index(page: Page, container: int) -> int:
     return len(page.blocks)
 
 
-def _find_title(ctx: _Context, rules: families.FamilyRules | None) -> str:
+def _find_title(ctx: _Context, rules: families.FamilyRules | None, body_start: int | None = None) -> str:
     if ctx.meta.get("articletitle"):
         return ctx.meta["articletitle"]
     if rules and rules.title and ctx.root is not None:
@@ -247,10 +247,35 @@ def _find_title(ctx: _Context, rules: families.FamilyRules | None) -> str:
     for key in _TITLE_META[1:3]:
         if ctx.meta.get(key):
             return ctx.meta[key]
+    near = _headline_near_body(ctx.page, body_start) if body_start is not None else ""
+    if near:  # <title> that holds only the site's name: the page's own headline sits just above the body
+        return near
     if doc_title:
         parts = [p for p in _TITLE_SPLIT_RE.split(doc_title) if p]
         return max(parts[:2], key=len) if parts else doc_title
     return headings[0].text if headings else ""
+
+
+_HEADLINE_WINDOW = 6  # blocks before the body's first one where its headline is looked for
+_EMPHASIS_TAGS = ("b", "strong", "font")
+
+
+def _headline_near_body(page: Page, body_start: int) -> str:
+    """A heading (h1–h3, or a cell that is one bold/large run of text) just before or at the top of the body."""
+    window = page.blocks[max(0, body_start - _HEADLINE_WINDOW) : body_start + 1]
+    for block in reversed(window):
+        if (
+            not 4 <= block.chars <= 80
+            or block.link_chars
+            or block.text.endswith(("。", "！", "？", "：", ":"))
+        ):
+            continue
+        if block.tag in ("h1", "h2", "h3"):
+            return block.text
+        element = page.nodes[block.node]
+        if any(element_text(child) == block.text for child in element.iter(*_EMPHASIS_TAGS)):
+            return block.text
+    return ""
 
 
 def _near_title_lines(all_blocks: list[Block], title: str, body_start: int) -> list[str]:

@@ -106,6 +106,8 @@ _BAD_CHARS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Sentence punctuation; ASCII marks only before a space or the end, so 18,652.59 in a ticker is not prose.
 _PUNCT_RE = re.compile(r"[，。！？；：、“”]|[,.!?;](?=\s|$)")
 _SPACE_RE = re.compile(r"\s")
+# A link to a document (an attachment) is the content of a notice that has no other text, not navigation.
+_DOC_LINK_RE = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|ofd|zip|rar)(?:$|[?#])", re.IGNORECASE)
 _PARSER = etree.HTMLParser(remove_blank_text=False, remove_comments=False, recover=True, no_network=True)
 # Comments and <meta> tags with which CMSs bracket the article body (Hanweb, Founder e-paper).
 _BEGIN_MARKERS = frozenset({"enpcontent", "zjeg_rss.content.begin", "contentstart"})
@@ -280,7 +282,7 @@ class _Walker:
             self.owner, self.owner_tag = index, tag
         if negative:
             self.negatives.append(index)
-        is_link = tag == "a"
+        is_link = tag == "a" and not _DOC_LINK_RE.search(el.get("href") or "")
         if is_link:
             self.link_depth += 1
         text = el.text

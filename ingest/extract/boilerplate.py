@@ -55,6 +55,16 @@ _TIME_LINE_RE = re.compile(
     r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?[^，。！？,!?]{0,24}$"
 )
 
+# Notices a site prints beside every article: copyright and reprint terms, disclaimers, comment-box rules.  They
+# are sentences, so punctuation does not give them away; their wording does, and it is the same on every site.
+_NOTICE_RE = re.compile(
+    r"版权(?:声明|所有(?![者人方])|归.{0,12}所有)|免责声明|未经.{0,6}(?:授权|许可).{0,20}(?:不得|禁止)(?:转载|复制|使用)|"
+    r"转载.{0,4}(?:请|须|务必)注明|不代表本(?:站|网|台|平台)(?:的)?(?:观点|立场)|仅提供信息存储(?:空间)?服务|"
+    r"(?:留言|评论)(?:须知|规则|守则)|(?:请|注意)?文明(?:发言|上网|评论)|理性(?:发言|讨论)|发表(?:留言|评论)即表明|"
+    r"遵守.{0,12}法律法规.{0,30}(?:发言|留言|评论|法律责任)"
+)
+_NOTICE_MAX = 400
+
 # Photo captions and credits: short lines ending with a credit (…供图, …摄, 记者…摄, 图片来源…).
 _CAPTION_RE = re.compile(
     r"^.{0,80}?(?:[(（]?(?:通讯员|记者|本报记者|特约摄影|摄影|图/|图：|图:)?.{0,12}(?:供图|摄)[)）]?"
@@ -90,6 +100,11 @@ STRONG_NEGATIVE_ATTR_RE = re.compile(r"share|comment|breadcrumb|crumb|copyright|
 
 def is_furniture(line: str) -> bool:
     return bool(_FURNITURE_RE.match(line))
+
+
+def is_notice(text: str) -> bool:
+    """A copyright, reprint, disclaimer or comment-rules notice (a paragraph of them, not a whole article)."""
+    return len(text) <= _NOTICE_MAX and bool(_NOTICE_RE.search(text))
 
 
 def is_footer_start(line: str) -> bool:

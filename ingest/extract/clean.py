@@ -43,11 +43,13 @@ _LABELS = {
     "原文链接": "original_url",
     "时间": "time",
     "发布时间": "time",
+    "信息发布时间": "time",
     "发布日期": "time",
     "日期": "time",
     "浏览次数": "views",
     "点击数": "views",
     "阅读数": "views",
+    "阅读次数": "views",
     "字号": "font_size",
     "字体": "font_size",
 }
@@ -145,6 +147,7 @@ def _is_noise(line: str) -> bool:
     compact = line.replace(" ", "")
     return (
         boilerplate.is_furniture(compact)
+        or boilerplate.is_notice(line)
         or boilerplate.is_caption(line)
         or boilerplate.is_byline(line)
         or boilerplate.is_time_line(line)

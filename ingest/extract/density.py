@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 
+from ingest.extract import boilerplate
 from ingest.extract.blocks import Block, Page
 
 _LINK_DENSITY_MAX = 0.5
@@ -29,6 +30,10 @@ def block_weight(block: Block) -> float:
         return -float(block.chars)
     if block.link_chars and block.link_density > _LINK_DENSITY_MAX:
         return -float(block.chars)
+    if block.punct and boilerplate.is_notice(block.text):
+        return -float(
+            block.chars
+        )  # a long copyright or comment-rules notice must not outweigh a short article
     text_chars = block.chars - block.link_chars
     if block.chars >= _MIN_TEXT_CHARS or (block.punct and block.chars >= _MIN_SENTENCE_CHARS):
         # Punctuation is what separates prose from lists of names and titles.

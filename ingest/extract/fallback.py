@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.extract.blocks import Page, flatten, parse_html, sanitize
+from ingest.extract.boilerplate import is_notice
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,11 @@ class BodyStats:
             p = len(_PROSE_PUNCT_RE.findall(para))
             total += n
             punct += p
-            if (n <= _SHORT_LINE and not p) or (n <= _LEGAL_LINE and _LEGAL_RE.search(para)):
+            if (
+                (n <= _SHORT_LINE and not p)
+                or (n <= _LEGAL_LINE and _LEGAL_RE.search(para))
+                or is_notice(para)
+            ):
                 furn += n
         return cls(total, furn / total if total else 0.0, 100.0 * punct / total if total else 0.0)
 
