@@ -94,6 +94,7 @@ def extract_articles(
     http_charset: str | None = None,
     list_date: datetime | None = None,
     family: str | None = None,
+    policy: fallback.Policy | None = fallback.DEFAULT_POLICY,
 ) -> list[Extracted]:
     """Like extract_article, but a page that holds several articles (a digital-newspaper page) gives several,
     one per pair of content markers (<!--enpcontent-->…<!--/enpcontent-->)."""
@@ -101,7 +102,8 @@ def extract_articles(
         ctx = _prepare(data, url, http_charset, family)
         regions = [r for r in marked_regions(ctx.page) if _region_chars(ctx.page, r) >= _MIN_MARKED_CHARS]
         if len(regions) < 2:
-            return [_extract_one(ctx, list_date)]
+            extracted = _extract_one(ctx, list_date)
+            return [extracted if policy is None else with_second_opinion(ctx, extracted, policy)]
         return [_extract_region(ctx, region, list_date) for region in regions]
     except Exception:  # noqa: BLE001 - a bad page must never stop a run
         logger.exception("extraction failed url=%s", url)

@@ -72,13 +72,13 @@ _CAPTION_RE = re.compile(
 )
 # Bylines that stand alone on a line: □ 本报记者 张涛 / 记者 王某 通讯员 李某 / 文/图 xx.
 _BYLINE_RE = re.compile(
-    r"^[□■◇◆●○]?\s*(?:[(（]?(?:本报|本台|本网|新华社|人民网|中新网)?(?:记者|通讯员|特约记者|实习生|作者|撰稿|文|文/图|图/文)"
+    r"^[□■◇◆●○]?\s*(?:[(（]?(?:本报|本台|本网|[\u4e00-\u9fff]{1,4}[社网台])?(?:记者|通讯员|特约记者|实习生|作者|撰稿|文|文/图|图/文)"
     r"[:：/]?\s*[\u4e00-\u9fff·\s]{1,30}){1,4}[)）]?$"
 )
-# The opening of a wire story: 本报讯（记者 李刚）/ 新华社徐州5月1日电（记者 …）.  Only the prefix is dropped.
+# The opening of a wire story: 本报讯（记者 李刚）/ <agency>徐州5月1日电（记者 …）.  Only the prefix is dropped.
 _DATELINE_PREFIX_RE = re.compile(
     r"^(?:本报讯|本台讯|本网讯|讯)\s*(?:[(（][^()（）]{0,40}[)）])?\s*[:：]?\s*"
-    r"|^(?:新华社|中新社|中新网|人民网)[^，,。(（]{0,12}\d{1,2}月\d{1,2}日电\s*(?:[(（][^()（）]{0,40}[)）])?\s*"
+    r"|^[\u4e00-\u9fff]{1,6}[社网台][^，,。(（]{0,12}\d{1,2}月\d{1,2}日电\s*(?:[(（][^()（）]{0,40}[)）])?\s*"
 )
 
 # Class or id of elements that hold furniture rather than article text.  Long distinctive words match anywhere;

@@ -54,7 +54,8 @@ _LABELS = {
     "字体": "font_size",
 }
 _LABEL_ALT = "|".join(sorted(map(re.escape, _LABELS), key=len, reverse=True))
-_LABEL_RE = re.compile(rf"(?:^|(?<=[\s【\[(（|｜]))({_LABEL_ALT})\s*[:：]\s*")
+# A label starts the line or follows a separator, or a digit: info lines run "2020-11-06阅读次数：" together.
+_LABEL_RE = re.compile(rf"(?:^|(?<=[\s【\[(（|｜\d]))({_LABEL_ALT})\s*[:：]\s*")
 _META_LINE_RE = re.compile(rf"^[\s【\[(（]*(?:{_LABEL_ALT})\s*[:：]")
 _MAX_META_LINE = 160
 
