@@ -1,10 +1,11 @@
 """Extraction quality and speed: ours vs readability-lxml vs trafilatura on the labelled dev pages, in one run.
 
-    .venv/bin/python bench/extraction.py [DATA_DIR] [--folds 2] [--pages] [--only ours ...]
+    .venv/bin/python bench/extraction.py [DATA_DIR] [--folds 2] [--repeat 3] [--pages]
 
 DATA_DIR defaults to $XZNEWS_EXTRACTION_DEV or ../shared/data/extraction-dev beside the repo.  Every extractor
 starts from the page's raw bytes: ours decodes them itself (timed), the baselines get the string our decode_html
-made (so the charset step is not what is compared).  The pages are read by path and never copied into the repo.
+made (so the charset step is not what is compared).  Speed: the three take turns page by page, best of
+--repeat runs each, so the machine's other load does not favour one.  Pages are read by path, never copied.
 
 Metric (see the data set's README): per page, the multiset of non-whitespace characters after NFKC;
 P = |pred ∩ gold| / |pred|, R = |pred ∩ gold| / |gold|, F1; the mean over pages (empty = 0).
@@ -107,18 +108,27 @@ def run_trafilatura(text: str) -> str:
     return trafilatura.extract(text, favor_precision=True) or ""
 
 
-def timed(name: str, fn: Callable, inputs: list) -> tuple[list, float]:
-    outputs, elapsed = [], 0.0
-    for item in inputs:
-        start = time.perf_counter()
-        try:
-            out = fn(item)
-        except Exception as exc:  # noqa: BLE001 - a baseline crashing on a page scores 0 there
-            print(f"  {name}: error {type(exc).__name__}: {exc}", file=sys.stderr)
+def timed_interleaved(runs: dict[str, tuple[Callable, list]], repeat: int) -> dict[str, tuple[list, float]]:
+    """Outputs and seconds per extractor.  The extractors take turns page by page and each page's time is the
+    best of `repeat` runs, so load from other processes on the machine hits all of them alike."""
+    outputs: dict[str, list] = {name: [] for name in runs}
+    seconds = dict.fromkeys(runs, 0.0)
+    count = len(next(iter(runs.values()))[1])
+    for i in range(count):
+        for name, (fn, inputs) in runs.items():
+            best = float("inf")
             out = None
-        elapsed += time.perf_counter() - start
-        outputs.append(out)
-    return outputs, elapsed
+            for _ in range(repeat):
+                start = time.perf_counter()
+                try:
+                    out = fn(inputs[i])
+                except Exception as exc:  # noqa: BLE001 - a baseline crashing on a page scores 0 there
+                    print(f"  {name}: error {type(exc).__name__}: {exc}", file=sys.stderr)
+                    out = None
+                best = min(best, time.perf_counter() - start)
+            outputs[name].append(out)
+            seconds[name] += best
+    return {name: (outputs[name], seconds[name]) for name in runs}
 
 
 @dataclass
@@ -201,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         "data_dir", nargs="?", default=os.environ.get("XZNEWS_EXTRACTION_DEV", str(DEFAULT_DIR))
     )
     parser.add_argument("--folds", type=int, default=2, help="cross-validation folds (0: skip)")
+    parser.add_argument("--repeat", type=int, default=3, help="timing: best of N runs per page")
     parser.add_argument("--pages", action="store_true", help="one line per page: F1 of each, our method")
     args = parser.parse_args(argv)
     data_dir = Path(args.data_dir)
@@ -210,9 +221,17 @@ def main(argv: list[str] | None = None) -> int:
     pages = load_pages(data_dir)
     golds = [p.gold["body"] for p in pages]
 
-    ours, t_ours = timed("ours", article.extract_article, [p.data for p in pages])
-    read, t_read = timed("readability", run_readability, [p.text for p in pages])
-    traf, t_traf = timed("trafilatura", run_trafilatura, [p.text for p in pages])
+    timings = timed_interleaved(
+        {
+            "ours": (article.extract_article, [p.data for p in pages]),
+            "readability": (run_readability, [p.text for p in pages]),
+            "trafilatura": (run_trafilatura, [p.text for p in pages]),
+        },
+        args.repeat,
+    )
+    (ours, t_ours), (read, t_read), (traf, t_traf) = (
+        timings[k] for k in ("ours", "readability", "trafilatura")
+    )
     f_ours = [char_f1(e.body if e else "", g) for e, g in zip(ours, golds, strict=True)]
     f_read = [char_f1(t or "", g) for t, g in zip(read, golds, strict=True)]
     f_traf = [char_f1(t or "", g) for t, g in zip(traf, golds, strict=True)]

@@ -155,7 +155,9 @@ def with_second_opinion(ctx: _Context, primary: Extracted, policy: fallback.Poli
     """The primary's answer, or the second opinion's paragraphs where the primary looks collapsed and the
     second measures better (fallback.suspect / prefer_second)."""
     stats = fallback.BodyStats.of(primary.paragraphs)
-    if not fallback.suspect(stats, fallback.page_prose_chars(ctx.page), policy):
+    # The page's prose only matters when length alone may decide (a finite gain); it costs a pass over the page.
+    page_prose = fallback.page_prose_chars(ctx.page) if policy.gain != float("inf") else 0
+    if not fallback.suspect(stats, page_prose, policy):
         return primary
     paragraphs = second_paragraphs(ctx, primary.title)
     if fallback.prefer_second(stats, fallback.BodyStats.of(paragraphs), policy):
@@ -274,9 +276,11 @@ def _headline_near_body(page: Page, body_start: int) -> str:
             continue
         if block.tag in ("h1", "h2", "h3"):
             return block.text
+        # Only the element's own children (and theirs): a big container must not be walked for one block.
         element = page.nodes[block.node]
-        if any(element_text(child) == block.text for child in element.iter(*_EMPHASIS_TAGS)):
-            return block.text
+        for child in element.iterchildren(*_EMPHASIS_TAGS):
+            if any(element_text(c) == block.text for c in (child, *child.iterchildren(*_EMPHASIS_TAGS))):
+                return block.text
     return ""
 
 
@@ -285,8 +289,17 @@ def _near_title_lines(all_blocks: list[Block], title: str, body_start: int) -> l
     title_key = matching_key(title) if title else ""
     start = None
     if title_key:
+        # The headline's first showing near the body: pages that repeat it (a share card, a sticky header)
+        # print the time under the first one.
+        near_from = body_start - _NEAR_TITLE_WINDOW
+        # Normalising is the costly part: only blocks about the headline's length can match it.
+        low, high = len(title_key) // 2, 2 * len(title) + 10
         for i, block in enumerate(all_blocks[: body_start + 1]):
-            if block.chars <= 200 and matching_key(block.text) == title_key:
+            if (
+                (start is None or start - 1 < near_from)
+                and low <= block.chars <= min(high, 200)
+                and matching_key(block.text) == title_key
+            ):
                 start = i + 1
         if start is None:
             start = max(0, body_start - _NEAR_TITLE_WINDOW)

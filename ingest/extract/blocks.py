@@ -107,7 +107,7 @@ _BAD_CHARS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _PUNCT_RE = re.compile(r"[，。！？；：、“”]|[,.!?;](?=\s|$)")
 _SPACE_RE = re.compile(r"\s")
 # A link to a document (an attachment) is the content of a notice that has no other text, not navigation.
-_DOC_LINK_RE = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|ofd|zip|rar)(?:$|[?#])", re.IGNORECASE)
+_DOC_EXTENSIONS = frozenset({"pdf", "doc", "docx", "xls", "xlsx", "wps", "ofd", "zip", "rar"})
 _PARSER = etree.HTMLParser(remove_blank_text=False, remove_comments=False, recover=True, no_network=True)
 # Comments and <meta> tags with which CMSs bracket the article body (Hanweb, Founder e-paper).
 _BEGIN_MARKERS = frozenset({"enpcontent", "zjeg_rss.content.begin", "contentstart"})
@@ -149,6 +149,14 @@ class Page:
         except (AttributeError, KeyError):
             self._index = {el: i for i, el in enumerate(self.nodes)}
             return self._index.get(element)
+
+
+def _is_document_link(href: str | None) -> bool:
+    # String operations, not a regex: this runs for every link of every page.
+    if not href:
+        return False
+    ext = href.split("?", 1)[0].split("#", 1)[0].rpartition(".")[2]
+    return len(ext) <= 4 and ext.lower() in _DOC_EXTENSIONS
 
 
 def sanitize(text: str) -> str:
@@ -282,7 +290,7 @@ class _Walker:
             self.owner, self.owner_tag = index, tag
         if negative:
             self.negatives.append(index)
-        is_link = tag == "a" and not _DOC_LINK_RE.search(el.get("href") or "")
+        is_link = tag == "a" and not _is_document_link(el.get("href"))
         if is_link:
             self.link_depth += 1
         text = el.text

@@ -104,7 +104,7 @@ def is_furniture(line: str) -> bool:
 
 def is_notice(text: str) -> bool:
     """A copyright, reprint, disclaimer or comment-rules notice (a paragraph of them, not a whole article)."""
-    return len(text) <= _NOTICE_MAX and bool(_NOTICE_RE.search(text))
+    return 8 <= len(text) <= _NOTICE_MAX and bool(_NOTICE_RE.search(text))
 
 
 def is_footer_start(line: str) -> bool:

@@ -30,7 +30,7 @@ def block_weight(block: Block) -> float:
         return -float(block.chars)
     if block.link_chars and block.link_density > _LINK_DENSITY_MAX:
         return -float(block.chars)
-    if block.punct and boilerplate.is_notice(block.text):
+    if block.punct and block.chars >= _MIN_TEXT_CHARS and boilerplate.is_notice(block.text):
         return -float(
             block.chars
         )  # a long copyright or comment-rules notice must not outweigh a short article
