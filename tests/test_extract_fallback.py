@@ -106,3 +106,17 @@ def test_the_pipeline_stores_which_extractor_produced_each_article(engine, tmp_p
     with session_scope(engine) as session:
         stored = {a.title: a.extractor for a in session.exec(select(Article))}
     assert stored == {"双湖县举办农民丰收节": "fallback", "双湖县新建三座污水处理站": "primary"}
+
+
+def test_the_second_opinion_reads_a_gbk_page_as_gb18030():
+    gbk = (
+        SHARE_CLASS.decode("utf-8")
+        .replace(
+            '<meta charset="utf-8">', '<meta http-equiv="Content-Type" content="text/html; charset=gbk">'
+        )
+        .replace("丰收节。", "丰收节（𠀾）。")  # a character GBK lacks and GB18030 has
+        .encode("gb18030")
+    )
+    extracted = extract_article(gbk)
+    assert extracted.extractor == "fallback" and extracted.encoding == "gb18030"
+    assert extracted.paragraphs[0] == "九月二十三日，双湖县在城南广场举办农民丰收节（𠀾）。"

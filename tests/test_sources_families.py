@@ -7,14 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from ingest.sources import list_articles
 from ingest.sources.epoint import parse_govinfo
 from tests.servers import Reply, Request
-from tests.sources_helpers import source, test_fetcher
-from xznews.cli import common, sources_cmd
+from tests.sources_helpers import source, sources_cli, test_fetcher
+from xznews.cli import common
 
 SITES = Path(__file__).parent / "fixtures" / "sites"
 EWB_API = "/ewb-city/EpointWebBuilder/rest/lightfrontaction/getgovinfolist"
@@ -82,22 +81,7 @@ url = "{url("/trs-t/zwdt/index.htm")}"
 
 @pytest.fixture
 def cli(tmp_path: Path, http_server, monkeypatch):  # type: ignore[no-untyped-def]
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "xznews.toml").write_text(
-        "[fetch]\nallow_private_addresses = true\nper_host_delay_s = 0\nrespect_robots = false\nretries = 0\n",
-        encoding="utf-8",
-    )
-    (config / "sources.toml").write_text(_sources_toml(http_server), encoding="utf-8")
-    monkeypatch.setenv("XZNEWS_CONFIG_DIR", str(config))
-    monkeypatch.setenv("XZNEWS_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.delenv("XZNEWS_CONFIG", raising=False)
-    monkeypatch.delenv("XZNEWS_DATABASE_URL", raising=False)
-    common.get_settings.cache_clear()
-    app = typer.Typer()
-    sources_cmd.register(app)
-    app.command("noop")(lambda: None)  # a second command keeps `sources` a sub-command group
-    yield app
+    yield sources_cli(tmp_path, monkeypatch, _sources_toml(http_server))
     common.get_settings.cache_clear()
 
 
