@@ -77,6 +77,7 @@ def test_a_gbk_table_layout_gives_the_cell_with_br_runs_as_paragraphs():
     extracted = extract_article(page.read_bytes(), "http://gov.example/art/2023/3/15/art_1_101.html")
     assert extracted.title == "双湖县开展冬季农田水利建设"
     assert extracted.published_at is not None and extracted.published_at.date() == date(2023, 3, 15)
+    # The cell beside it holds punctuated health tips worth more than the article: the time line picks the column.
     assert [p[:6] for p in extracted.paragraphs] == ["入冬以来，双", "县水务局派出", "据介绍，今年"]
     assert extracted.extractor == "primary"
 
