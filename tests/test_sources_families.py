@@ -240,3 +240,26 @@ def test_trs_articles_named_by_id_are_listed_without_a_pattern(cli):
     assert "title:  双湖县召开重点项目推进会" in output
     assert "time:   2024-05-14T10:00" in output
     assert "    05月14日，召开重点项目推进会" in output
+
+
+def test_two_monthly_pdf_notices_of_one_template_are_two_articles(engine, tmp_path, http_server):
+    from sqlmodel import select
+
+    from core.settings import FetchSettings, Settings
+    from ingest.pipeline import run_ingest
+    from store.db import session_scope
+    from store.models import Article
+
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        f'[[sources]]\nname = "ewb-trade"\nkind = "epoint"\nurl = "{http_server.url("/ewb-city/tzgg/004001/trade.html")}"\n'
+        "min_xuzhou = 0\nmin_development = 0\n",
+        encoding="utf-8",
+    )
+    fetch = FetchSettings(allow_private_addresses=True, per_host_delay_s=0, retries=0, respect_robots=False)
+    (report,) = run_ingest(Settings(data_dir=tmp_path, sources_path=sources, fetch=fetch), engine)
+    assert report.error is None and report.duplicates == 0, report
+    with session_scope(engine) as session:
+        rows = {a.title: (a.verdict, a.body) for a in session.exec(select(Article))}
+    assert rows["2020年12月份市政工程招标计划"] == ("new", "附件：2020年12月份市政工程招标计划.pdf")
+    assert rows["2021年1月份市政工程招标计划"] == ("new", "附件：2021年1月份市政工程招标计划.pdf")
