@@ -251,7 +251,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"speed ratio ours / readability-lxml: {t_read / t_ours:.2f}x (same run)")
     share = methods.count("fallback")
-    print(f"second opinion used on {share}/{len(pages)} pages ({100 * share / len(pages):.0f}%)")
+    print(f"second opinion used on {share}/{len(pages)} pages ({100 * share / len(pages):.0f}%)", end="")
+    print(
+        ": " + ", ".join(p.name for p, m in zip(pages, methods, strict=True) if m == "fallback")
+        if share
+        else ""
+    )
     collapsed = [i for i, s in enumerate(f_ours) if s < COLLAPSE]
     hard = [i for i in collapsed if f_read[i] >= BASELINE_GOOD]
     print(
