@@ -6,14 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
 
-from core.settings import FetchSettings, Settings
 from ingest.extract import article, fallback
 from ingest.extract.article import extract_article
-from ingest.pipeline import run_ingest
-from store.db import session_scope
 from store.models import Article
+from tests.sources_helpers import ingest_once
 
 SITES = Path(__file__).parent / "fixtures" / "sites"
 SHARE_CLASS = (SITES / "shapes" / "share-class.html").read_bytes()  # body inside a furniture-named class
@@ -94,18 +91,17 @@ def test_the_pipeline_stores_which_extractor_produced_each_article(engine, tmp_p
     http_server.add("/feed.xml", f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>',
                     content_type="application/rss+xml")  # fmt: skip
     http_server.add("/plain.html", PLAIN)
-    sources = tmp_path / "sources.toml"
-    sources.write_text(
+    report, stored = ingest_once(
+        tmp_path,
+        engine,
         f'[[sources]]\nname = "shapes"\nkind = "rss"\nurl = "{base}/feed.xml"\n'
-        'allowed_hosts = ["127.0.0.1"]\nrobots = false\nmin_xuzhou = 0\nmin_development = 0\n',
-        encoding="utf-8",
+        'allowed_hosts = ["127.0.0.1"]\nrobots = false\n',
     )
-    fetch = FetchSettings(allow_private_addresses=True, per_host_delay_s=0, retries=0, respect_robots=False)
-    (report,) = run_ingest(Settings(data_dir=tmp_path, sources_path=sources, fetch=fetch), engine)
     assert report.error is None, report
-    with session_scope(engine) as session:
-        stored = {a.title: a.extractor for a in session.exec(select(Article))}
-    assert stored == {"双湖县举办农民丰收节": "fallback", "双湖县新建三座污水处理站": "primary"}
+    assert {title: a.extractor for title, a in stored.items()} == {
+        "双湖县举办农民丰收节": "fallback",
+        "双湖县新建三座污水处理站": "primary",
+    }
 
 
 def test_the_second_opinion_reads_a_gbk_page_as_gb18030():
@@ -120,3 +116,24 @@ def test_the_second_opinion_reads_a_gbk_page_as_gb18030():
     extracted = extract_article(gbk)
     assert extracted.extractor == "fallback" and extracted.encoding == "gb18030"
     assert extracted.paragraphs[0] == "九月二十三日，双湖县在城南广场举办农民丰收节（𠀾）。"
+
+
+def test_an_installed_database_gains_the_extractor_column_in_place(tmp_path):
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from store.db import alembic_config, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = alembic_config(engine)
+    command.upgrade(cfg, "0002")
+    row = Article(id=1, source_name="s", title="t", body="b", text_hash="h")
+    with engine.begin() as conn:
+        existing = {c["name"] for c in inspect(conn).get_columns("articles")}
+        assert "extractor" not in existing
+        values = {c.name: getattr(row, c.name) for c in Article.__table__.columns if c.name in existing}
+        conn.execute(Article.__table__.insert().values(**values))
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT title, extractor FROM articles WHERE id = 1")).one() == ("t", None)
+    engine.dispose()

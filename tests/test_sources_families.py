@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from ingest.sources import list_articles
 from ingest.sources.epoint import parse_govinfo
 from tests.servers import Reply, Request
-from tests.sources_helpers import source, sources_cli, test_fetcher
+from tests.sources_helpers import ingest_once, source, sources_cli, test_fetcher
 from xznews.cli import common
 
 SITES = Path(__file__).parent / "fixtures" / "sites"
@@ -243,23 +243,11 @@ def test_trs_articles_named_by_id_are_listed_without_a_pattern(cli):
 
 
 def test_two_monthly_pdf_notices_of_one_template_are_two_articles(engine, tmp_path, http_server):
-    from sqlmodel import select
-
-    from core.settings import FetchSettings, Settings
-    from ingest.pipeline import run_ingest
-    from store.db import session_scope
-    from store.models import Article
-
-    sources = tmp_path / "sources.toml"
-    sources.write_text(
-        f'[[sources]]\nname = "ewb-trade"\nkind = "epoint"\nurl = "{http_server.url("/ewb-city/tzgg/004001/trade.html")}"\n'
-        "min_xuzhou = 0\nmin_development = 0\n",
-        encoding="utf-8",
+    listing = http_server.url("/ewb-city/tzgg/004001/trade.html")
+    report, stored = ingest_once(
+        tmp_path, engine, f'[[sources]]\nname = "ewb-trade"\nkind = "epoint"\nurl = "{listing}"\n'
     )
-    fetch = FetchSettings(allow_private_addresses=True, per_host_delay_s=0, retries=0, respect_robots=False)
-    (report,) = run_ingest(Settings(data_dir=tmp_path, sources_path=sources, fetch=fetch), engine)
     assert report.error is None and report.duplicates == 0, report
-    with session_scope(engine) as session:
-        rows = {a.title: (a.verdict, a.body) for a in session.exec(select(Article))}
-    assert rows["2020年12月份市政工程招标计划"] == ("new", "附件：2020年12月份市政工程招标计划.pdf")
-    assert rows["2021年1月份市政工程招标计划"] == ("new", "附件：2021年1月份市政工程招标计划.pdf")
+    for month in ("2020年12月份", "2021年1月份"):
+        notice = stored[f"{month}市政工程招标计划"]
+        assert (notice.verdict, notice.body) == ("new", f"附件：{month}市政工程招标计划.pdf")
