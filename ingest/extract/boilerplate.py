@@ -64,6 +64,20 @@ _NOTICE_RE = re.compile(
     r"遵守.{0,12}法律法规.{0,30}(?:发言|留言|评论|法律责任)"
 )
 _NOTICE_MAX = 400
+# Every alternative of _NOTICE_RE holds one of these: a substring test first keeps the regex off most lines.
+_NOTICE_KEYS = (
+    "版权",
+    "免责",
+    "未经",
+    "转载",
+    "不代表",
+    "信息存储",
+    "留言",
+    "评论",
+    "文明",
+    "理性",
+    "法律法规",
+)
 
 # Photo captions and credits: short lines ending with a credit (…供图, …摄, 记者…摄, 图片来源…).
 _CAPTION_RE = re.compile(
@@ -104,7 +118,11 @@ def is_furniture(line: str) -> bool:
 
 def is_notice(text: str) -> bool:
     """A copyright, reprint, disclaimer or comment-rules notice (a paragraph of them, not a whole article)."""
-    return 8 <= len(text) <= _NOTICE_MAX and bool(_NOTICE_RE.search(text))
+    return (
+        8 <= len(text) <= _NOTICE_MAX
+        and any(key in text for key in _NOTICE_KEYS)
+        and bool(_NOTICE_RE.search(text))
+    )
 
 
 def is_footer_start(line: str) -> bool:
