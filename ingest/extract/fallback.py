@@ -55,18 +55,19 @@ class BodyStats:
 
     @classmethod
     def of(cls, paragraphs: list[str]) -> BodyStats:
-        total = furn = punct = 0
+        total = furn = 0
         for para in paragraphs:
             n = len(para) - para.count(" ")
-            p = len(_PROSE_PUNCT_RE.findall(para))
             total += n
-            punct += p
+            if n > _LEGAL_LINE:
+                continue  # running text: only short lines can be furniture
             if (
-                (n <= _SHORT_LINE and not p)
-                or (n <= _LEGAL_LINE and _LEGAL_RE.search(para))
+                (n <= _SHORT_LINE and not _PROSE_PUNCT_RE.search(para))
+                or _LEGAL_RE.search(para)
                 or is_notice(para)
             ):
                 furn += n
+        punct = len(_PROSE_PUNCT_RE.findall("".join(paragraphs))) if total else 0
         return cls(total, furn / total if total else 0.0, 100.0 * punct / total if total else 0.0)
 
 
