@@ -93,3 +93,15 @@ def test_a_headline_beside_the_body_beats_a_site_name_title():
         "<title>本周六早间节目调整的说明_双湖广播</title>".encode(),
     )
     assert extract_article(titled).title == "本周六早间节目调整的说明"
+
+
+@pytest.mark.parametrize("day, n", [("20201106", 1), ("20201207", 2)])
+def test_an_epoint_article_reads_right_even_when_its_family_is_not_recognised(day, n):
+    page = (SITES / f"ewb-city/tzgg/004001/{day}/3f7a0c1e-aaaa-4bbb-8ccc-00000000000{n}.html").read_text(
+        "utf-8"
+    )
+    generic = re.sub(r"ewb-|webBuilderCommon", "x", page).encode()  # no family marks left: the generic path
+    extracted = extract_article(generic)
+    assert extracted.title in ("关于2020年11月份市政道路养护计划的公告", "2020年12月份市政工程招标计划")
+    assert extracted.published_at is not None and extracted.published_at.strftime("%Y%m%d") == day
+    assert extracted.paragraphs[0].startswith(("为做好冬季道路养护工作", "附件："))
