@@ -188,6 +188,7 @@ def _store_one(
         author=extracted.author,
         editor=extracted.editor,
         body=extracted.body,
+        extractor=extracted.extractor,
     )
     passes_gate = result.xuzhou >= source.min_xuzhou and result.development >= source.min_development
     with dedupe_session(engine) as session:

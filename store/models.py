@@ -101,6 +101,7 @@ class Article(SQLModel, table=True):
     author: str | None = Field(default=None, max_length=300)
     editor: str | None = Field(default=None, max_length=300)
     body: str = Field(sa_column=Column(Text, nullable=False))  # display paragraphs joined by "\n"
+    extractor: str | None = Field(default=None, max_length=12)  # primary | fallback; None before 0007
     # dedupe
     text_hash: str = Field(index=True, max_length=64)  # sha256 of the normalized matching key
     signature: list[int] | None = Field(default=None, sa_column=Column(JSON))  # near-duplicate fingerprint

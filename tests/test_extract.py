@@ -242,7 +242,16 @@ def test_the_extract_command_prints_one_json_line_per_input_in_order(tmp_path: P
     assert lines[0]["source"] == "徐州日报" and lines[0]["author"] == "张涛"
     assert lines[0]["body"].count("\n") == 2 and lines[0]["error"] is None
     assert lines[1]["error"] and lines[1]["body"] is None
-    assert set(lines[2]) == {"input", "title", "published_at", "source", "author", "body", "error"}
+    assert set(lines[2]) == {
+        "input",
+        "title",
+        "published_at",
+        "source",
+        "author",
+        "body",
+        "extractor",
+        "error",
+    }
 
 
 def test_the_extract_command_uses_url_for_the_date(tmp_path: Path) -> None:

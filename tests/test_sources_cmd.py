@@ -7,25 +7,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from ingest.health import record_run
 from ingest.sources import load_sources
 from store.db import session_scope
-from xznews.cli import common, sources_cmd
+from tests.sources_helpers import sources_cli
+from xznews.cli import common
 
 
 @pytest.fixture
 def cli(tmp_path: Path, http_server, monkeypatch):  # type: ignore[no-untyped-def]
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "xznews.toml").write_text(
-        "[fetch]\nallow_private_addresses = true\nper_host_delay_s = 0\nrespect_robots = false\nretries = 0\n",
-        encoding="utf-8",
-    )
-    (config / "sources.toml").write_text(
-        f"""
+    sources = f"""
 [[sources]]
 name = "fixture-trs"
 kind = "trs"
@@ -39,18 +32,9 @@ url = "{http_server.url("/gone/index.html")}"
 enabled = false
 [sources.options]
 item = "li"
-""",
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("XZNEWS_CONFIG_DIR", str(config))
-    monkeypatch.setenv("XZNEWS_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.delenv("XZNEWS_CONFIG", raising=False)
-    monkeypatch.delenv("XZNEWS_DATABASE_URL", raising=False)
-    common.get_settings.cache_clear()
-    app = typer.Typer()
-    sources_cmd.register(app)
-    app.command("noop")(lambda: None)  # a second command keeps `sources` a sub-command group
-    yield app, config
+"""
+    app = sources_cli(tmp_path, monkeypatch, sources)
+    yield app, tmp_path / "config"
     common.get_settings.cache_clear()
 
 

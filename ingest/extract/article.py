@@ -13,7 +13,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from ingest.extract import families, pubtime
+from ingest.extract import fallback, families, pubtime
 from ingest.extract.blocks import HEADING_TAGS, Block, Page, element_text, flatten, marked_regions, parse_html
 from ingest.extract.charset import decode_html
 from ingest.extract.clean import (
@@ -33,7 +33,7 @@ _AUTHOR_META = ("author", "article:author", "og:article:author")
 _TITLE_SPLIT_RE = re.compile(r"\s*(?:[_|｜]|\s[-－—–]+\s|--|——)\s*")
 _NEAR_TITLE_WINDOW = 12  # blocks after the title (or before the body) searched for the time line
 _MIN_MARKED_CHARS = 20
-_MIN_FAMILY_CHARS = 30
+_MIN_FAMILY_CHARS = 8  # the family's own body element is trusted even when short (a one-line PDF notice)
 
 
 @dataclass
@@ -46,6 +46,7 @@ class Extracted:
     paragraphs: list[str] = field(default_factory=list)  # cleaned body paragraphs, display text
     url: str | None = None
     encoding: str | None = None
+    extractor: str = "primary"  # primary | fallback: which method produced the paragraphs
 
     @property
     def body(self) -> str:
@@ -70,11 +71,15 @@ def extract_article(
     http_charset: str | None = None,
     list_date: datetime | None = None,
     family: str | None = None,
+    policy: fallback.Policy | None = fallback.DEFAULT_POLICY,
 ) -> Extracted:
-    """Never raises on arbitrary input: returns an Extracted with empty paragraphs instead."""
+    """Never raises on arbitrary input: returns an Extracted with empty paragraphs instead.
+
+    `policy` decides when the second opinion runs (None: never)."""
     try:
         ctx = _prepare(data, url, http_charset, family)
-        return _extract_one(ctx, list_date)
+        extracted = _extract_one(ctx, list_date)
+        return extracted if policy is None else with_second_opinion(ctx, extracted, policy)
     except Exception:  # noqa: BLE001 - a bad page must never stop a run
         logger.exception("extraction failed url=%s", url)
         return Extracted(
@@ -89,6 +94,7 @@ def extract_articles(
     http_charset: str | None = None,
     list_date: datetime | None = None,
     family: str | None = None,
+    policy: fallback.Policy | None = fallback.DEFAULT_POLICY,
 ) -> list[Extracted]:
     """Like extract_article, but a page that holds several articles (a digital-newspaper page) gives several,
     one per pair of content markers (<!--enpcontent-->…<!--/enpcontent-->)."""
@@ -96,7 +102,8 @@ def extract_articles(
         ctx = _prepare(data, url, http_charset, family)
         regions = [r for r in marked_regions(ctx.page) if _region_chars(ctx.page, r) >= _MIN_MARKED_CHARS]
         if len(regions) < 2:
-            return [_extract_one(ctx, list_date)]
+            extracted = _extract_one(ctx, list_date)
+            return [extracted if policy is None else with_second_opinion(ctx, extracted, policy)]
         return [_extract_region(ctx, region, list_date) for region in regions]
     except Exception:  # noqa: BLE001 - a bad page must never stop a run
         logger.exception("extraction failed url=%s", url)
@@ -139,9 +146,33 @@ def _read_meta(root: etree._Element | None) -> dict[str, str]:
 def _extract_one(ctx: _Context, list_date: datetime | None) -> Extracted:
     page = ctx.page
     rules = families.RULES.get(ctx.family or "")
-    title = _find_title(ctx, rules)
     blocks, first_index = _body_blocks(ctx, rules)
+    title = _find_title(ctx, rules, first_index)
     return _assemble(ctx, title, blocks, first_index, rules, list_date, page.blocks)
+
+
+def with_second_opinion(ctx: _Context, primary: Extracted, policy: fallback.Policy) -> Extracted:
+    """The primary's answer, or the second opinion's paragraphs where the primary looks collapsed and the
+    second measures better (fallback.suspect / prefer_second)."""
+    stats = fallback.BodyStats.of(primary.paragraphs)
+    # The page's prose only matters when length alone may decide (a finite gain); it costs a pass over the page.
+    page_prose = fallback.page_prose_chars(ctx.page) if policy.gain != float("inf") else 0
+    if not fallback.suspect(stats, page_prose, policy):
+        return primary
+    paragraphs = second_paragraphs(ctx, primary.title)
+    if fallback.prefer_second(stats, fallback.BodyStats.of(paragraphs), policy):
+        primary.paragraphs, primary.extractor = paragraphs, "fallback"
+    return primary
+
+
+def second_paragraphs(ctx: _Context, title: str) -> list[str]:
+    """The second opinion's body, cleaned like the primary's (headline repeat and metadata lines out)."""
+    raw = fallback.second_opinion(ctx.html)
+    title_key = matching_key(title) if title else ""
+    while raw and title_key and matching_key(raw[0]) == title_key:
+        raw.pop(0)
+    body, _fields = split_metadata_lines(raw)
+    return clean_paragraphs(body)
 
 
 def _extract_region(ctx: _Context, region: tuple[int, int], list_date: datetime | None) -> Extracted:
@@ -197,7 +228,7 @@ def _first_block_index(page: Page, container: int) -> int:
     return len(page.blocks)
 
 
-def _find_title(ctx: _Context, rules: families.FamilyRules | None) -> str:
+def _find_title(ctx: _Context, rules: families.FamilyRules | None, body_start: int | None = None) -> str:
     if ctx.meta.get("articletitle"):
         return ctx.meta["articletitle"]
     if rules and rules.title and ctx.root is not None:
@@ -220,10 +251,37 @@ def _find_title(ctx: _Context, rules: families.FamilyRules | None) -> str:
     for key in _TITLE_META[1:3]:
         if ctx.meta.get(key):
             return ctx.meta[key]
+    near = _headline_near_body(ctx.page, body_start) if body_start is not None else ""
+    if near:  # <title> that holds only the site's name: the page's own headline sits just above the body
+        return near
     if doc_title:
         parts = [p for p in _TITLE_SPLIT_RE.split(doc_title) if p]
         return max(parts[:2], key=len) if parts else doc_title
     return headings[0].text if headings else ""
+
+
+_HEADLINE_WINDOW = 6  # blocks before the body's first one where its headline is looked for
+_EMPHASIS_TAGS = ("b", "strong", "font")
+
+
+def _headline_near_body(page: Page, body_start: int) -> str:
+    """A heading (h1–h3, or a cell that is one bold/large run of text) just before or at the top of the body."""
+    window = page.blocks[max(0, body_start - _HEADLINE_WINDOW) : body_start + 1]
+    for block in reversed(window):
+        if (
+            not 4 <= block.chars <= 80
+            or block.link_chars
+            or block.text.endswith(("。", "！", "？", "：", ":"))
+        ):
+            continue
+        if block.tag in ("h1", "h2", "h3"):
+            return block.text
+        # Only the element's own children (and theirs): a big container must not be walked for one block.
+        element = page.nodes[block.node]
+        for child in element.iterchildren(*_EMPHASIS_TAGS):
+            if any(element_text(c) == block.text for c in (child, *child.iterchildren(*_EMPHASIS_TAGS))):
+                return block.text
+    return ""
 
 
 def _near_title_lines(all_blocks: list[Block], title: str, body_start: int) -> list[str]:
@@ -231,8 +289,17 @@ def _near_title_lines(all_blocks: list[Block], title: str, body_start: int) -> l
     title_key = matching_key(title) if title else ""
     start = None
     if title_key:
+        # The headline's first showing near the body: pages that repeat it (a share card, a sticky header)
+        # print the time under the first one.
+        near_from = body_start - _NEAR_TITLE_WINDOW
+        # Normalising is the costly part: only blocks about the headline's length can match it.
+        low, high = len(title_key) // 2, 2 * len(title) + 10
         for i, block in enumerate(all_blocks[: body_start + 1]):
-            if block.chars <= 200 and matching_key(block.text) == title_key:
+            if (
+                (start is None or start - 1 < near_from)
+                and low <= block.chars <= min(high, 200)
+                and matching_key(block.text) == title_key
+            ):
                 start = i + 1
         if start is None:
             start = max(0, body_start - _NEAR_TITLE_WINDOW)

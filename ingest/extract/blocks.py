@@ -106,6 +106,9 @@ _BAD_CHARS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Sentence punctuation; ASCII marks only before a space or the end, so 18,652.59 in a ticker is not prose.
 _PUNCT_RE = re.compile(r"[，。！？；：、“”]|[,.!?;](?=\s|$)")
 _SPACE_RE = re.compile(r"\s")
+# A link to a document (an attachment) is the content of a notice that has no other text, not navigation.
+_DOC_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "wps", "ofd", "zip", "rar")
+_DOC_SUFFIXES = tuple(f".{e}" for e in _DOC_EXTENSIONS) + tuple(f".{e.upper()}" for e in _DOC_EXTENSIONS)
 _PARSER = etree.HTMLParser(remove_blank_text=False, remove_comments=False, recover=True, no_network=True)
 # Comments and <meta> tags with which CMSs bracket the article body (Hanweb, Founder e-paper).
 _BEGIN_MARKERS = frozenset({"enpcontent", "zjeg_rss.content.begin", "contentstart"})
@@ -149,9 +152,19 @@ class Page:
             return self._index.get(element)
 
 
+def _is_document_link(href: str | None) -> bool:
+    # One suffix test (C speed): this runs for every link of every page.
+    return bool(href) and href.split("?", 1)[0].endswith(_DOC_SUFFIXES)  # type: ignore[union-attr]
+
+
+def sanitize(text: str) -> str:
+    """The page text without an XML declaration and control characters, which lxml refuses or replaces."""
+    return _BAD_CHARS_RE.sub("", _XML_DECL_RE.sub("", text, count=1))
+
+
 def parse_html(text: str) -> etree._Element | None:
     """An lxml tree for any string; None when there is nothing to parse."""
-    text = _BAD_CHARS_RE.sub("", _XML_DECL_RE.sub("", text, count=1))
+    text = sanitize(text)
     if not text.strip():
         return None
     try:
@@ -200,9 +213,12 @@ class _Walker:
     def flush(self) -> None:
         if not self.parts:
             return
-        text = _WS_RE.sub(" ", "".join(self.parts)).strip()
+        joined = "".join(self.parts)
         links = "".join(self.link_parts)
         self.parts, self.link_parts = [], []
+        if joined.isspace():  # the indentation between tags: a third of all flushes, no regex needed
+            return
+        text = _WS_RE.sub(" ", joined).strip()
         if not text:
             return
         chars = len(text) - text.count(" ")
@@ -246,6 +262,9 @@ class _Walker:
         # lxml's HTML parser lower-cases tag names already.
         if tag == "meta":
             self.mark((el.get("name") or "").lower())
+        if tag in SKIP_TAGS:  # before reading attributes: scripts and styles are many and need none
+            self._add_tail(el.tail)
+            return
         cls = ident = None
         attrs = el.items()  # one call instead of one get() per attribute; most elements have none
         if attrs:
@@ -257,9 +276,6 @@ class _Walker:
                 elif (key == "style" and "none" in value and _HIDDEN_RE.search(value)) or key == "hidden":
                     self._add_tail(el.tail)
                     return
-        if tag in SKIP_TAGS:
-            self._add_tail(el.tail)
-            return
         page = self.page
         nodes = page.nodes
         index = len(nodes)
@@ -275,7 +291,7 @@ class _Walker:
             self.owner, self.owner_tag = index, tag
         if negative:
             self.negatives.append(index)
-        is_link = tag == "a"
+        is_link = tag == "a" and not _is_document_link(el.get("href"))
         if is_link:
             self.link_depth += 1
         text = el.text

@@ -26,13 +26,12 @@ _FURNITURE = [
     r"(?:原文|文章|本文)(?:地址|链接|网址)[:：].{0,200}",
     r"[【\[(（]?(?:责任编辑|责编|编辑|审核|校对|监制|终审|初审|值班编辑|编审)[:：].{0,40}[】\])）]?",
     r"(?:举报|反馈|意见反馈|不良信息举报).{0,20}",
-    r"(?:返回|进入)(?:搜狐|网易|新浪|腾讯|首页|频道|专题).{0,20}",
+    r"(?:返回|进入).{0,6}(?:[，,]?(?:查看|阅读)更多.{0,4})?",  # a "back to …" link standing alone
     r"(?:查看|阅读|展开)(?:更多|全文|原文).{0,10}",
     r"本文来自.{0,30}(?:客户端|号|平台)?.{0,20}",
     r"(?:来源|稿源|出处)[:：].{0,40}",
-    # One-word controls of players, encyclopaedias and apps.
-    r"(?:播报|播报文章|编辑|收起|展开|展开全文|广告|更多|打开APP|打开App|下载APP|下载客户端|APP内打开|全屏|倍速|"
-    r"高清|超清|标清|直播|循环播放|跳过片头|设置成功|点击播放|重播|复制链接|微信扫一扫|返回|置顶|\d+X|[\d.]+X)",
+    # One-word page controls and app prompts (runs of player controls are found by shape: clean.py).
+    r"(?:编辑|收起|展开|展开全文|广告|更多|(?:打开|下载)(?:APP|客户端)|APP内打开|全屏|复制链接|返回|置顶|[\d.]+X)",
     r"(?:转载请注明|未经授权|未经许可|本文系|本文为).{0,30}(?:出处|来源|转载|原文链接|授权|禁止转载|作者).{0,80}",
     r"\d{1,2}:\d{2}(?:/\d{1,2}:\d{2})?",
     r"\d{1,3}%",
@@ -42,7 +41,7 @@ _FURNITURE_RE = re.compile("^(?:" + "|".join(_FURNITURE) + ")$", re.IGNORECASE)
 # A footer starts here: everything from such a line on is site chrome.
 _FOOTER_RE = re.compile(
     r"(?:版权所有|Copyright|©|主办单位|承办单位|网站标识码|ICP备|ICP证|公网安备|网站地图|联系我们|"
-    r"建议使用.{0,20}浏览器|技术支持[:：]|仅提供信息存储服务|用户上传并发布|不代表本(?:站|网|平台)(?:观点|立场))",
+    r"建议使用.{0,20}浏览器|技术支持[:：]|仅提供信息存储(?:空间)?服务|不代表本(?:站|网|平台)(?:观点|立场))",
     re.IGNORECASE,
 )
 # A heading that opens the recommendations after an article; from the second half of a body on, it ends it.
@@ -56,6 +55,30 @@ _TIME_LINE_RE = re.compile(
     r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?[^，。！？,!?]{0,24}$"
 )
 
+# Notices a site prints beside every article: copyright and reprint terms, disclaimers, comment-box rules.  They
+# are sentences, so punctuation does not give them away; their wording does, and it is the same on every site.
+_NOTICE_RE = re.compile(
+    r"版权(?:声明|所有(?![者人方])|归.{0,12}所有)|免责声明|未经.{0,6}(?:授权|许可).{0,20}(?:不得|禁止)(?:转载|复制|使用)|"
+    r"转载.{0,4}(?:请|须|务必)注明|不代表本(?:站|网|台|平台)(?:的)?(?:观点|立场)|仅提供信息存储(?:空间)?服务|"
+    r"(?:留言|评论)(?:须知|规则|守则)|(?:请|注意)?文明(?:发言|上网|评论)|理性(?:发言|讨论)|发表(?:留言|评论)即表明|"
+    r"遵守.{0,12}法律法规.{0,30}(?:发言|留言|评论|法律责任)"
+)
+_NOTICE_MAX = 400
+# Every alternative of _NOTICE_RE holds one of these: a substring test first keeps the regex off most lines.
+_NOTICE_KEYS = (
+    "版权",
+    "免责",
+    "未经",
+    "转载",
+    "不代表",
+    "信息存储",
+    "留言",
+    "评论",
+    "文明",
+    "理性",
+    "法律法规",
+)
+
 # Photo captions and credits: short lines ending with a credit (…供图, …摄, 记者…摄, 图片来源…).
 _CAPTION_RE = re.compile(
     r"^.{0,80}?(?:[(（]?(?:通讯员|记者|本报记者|特约摄影|摄影|图/|图：|图:)?.{0,12}(?:供图|摄)[)）]?"
@@ -63,13 +86,13 @@ _CAPTION_RE = re.compile(
 )
 # Bylines that stand alone on a line: □ 本报记者 张涛 / 记者 王某 通讯员 李某 / 文/图 xx.
 _BYLINE_RE = re.compile(
-    r"^[□■◇◆●○]?\s*(?:[(（]?(?:本报|本台|本网|新华社|人民网|中新网)?(?:记者|通讯员|特约记者|实习生|作者|撰稿|文|文/图|图/文)"
+    r"^[□■◇◆●○]?\s*(?:[(（]?(?:本报|本台|本网|[\u4e00-\u9fff]{1,4}[社网台])?(?:记者|通讯员|特约记者|实习生|作者|撰稿|文|文/图|图/文)"
     r"[:：/]?\s*[\u4e00-\u9fff·\s]{1,30}){1,4}[)）]?$"
 )
-# The opening of a wire story: 本报讯（记者 李刚）/ 新华社徐州5月1日电（记者 …）.  Only the prefix is dropped.
+# The opening of a wire story: 本报讯（记者 李刚）/ <agency>徐州5月1日电（记者 …）.  Only the prefix is dropped.
 _DATELINE_PREFIX_RE = re.compile(
     r"^(?:本报讯|本台讯|本网讯|讯)\s*(?:[(（][^()（）]{0,40}[)）])?\s*[:：]?\s*"
-    r"|^(?:新华社|中新社|中新网|人民网)[^，,。(（]{0,12}\d{1,2}月\d{1,2}日电\s*(?:[(（][^()（）]{0,40}[)）])?\s*"
+    r"|^[\u4e00-\u9fff]{1,6}[社网台][^，,。(（]{0,12}\d{1,2}月\d{1,2}日电\s*(?:[(（][^()（）]{0,40}[)）])?\s*"
 )
 
 # Class or id of elements that hold furniture rather than article text.  Long distinctive words match anywhere;
@@ -93,6 +116,15 @@ def is_furniture(line: str) -> bool:
     return bool(_FURNITURE_RE.match(line))
 
 
+def is_notice(text: str) -> bool:
+    """A copyright, reprint, disclaimer or comment-rules notice (a paragraph of them, not a whole article)."""
+    return (
+        8 <= len(text) <= _NOTICE_MAX
+        and any(key in text for key in _NOTICE_KEYS)
+        and bool(_NOTICE_RE.search(text))
+    )
+
+
 def is_footer_start(line: str) -> bool:
     return len(line) <= 120 and bool(_FOOTER_RE.search(line))
 
@@ -106,7 +138,13 @@ def is_time_line(line: str) -> bool:
 
 
 def is_caption(line: str) -> bool:
-    return len(line) <= 80 and bool(_CAPTION_RE.match(line)) and not line.endswith(("。", "！", "？"))
+    # A caption that is a sentence (it has a comma) reports what the photo shows: that is article text.
+    return (
+        len(line) <= 80
+        and bool(_CAPTION_RE.match(line))
+        and not line.endswith(("。", "！", "？"))
+        and "，" not in line
+    )
 
 
 def is_byline(line: str) -> bool:

@@ -43,16 +43,19 @@ _LABELS = {
     "原文链接": "original_url",
     "时间": "time",
     "发布时间": "time",
+    "信息发布时间": "time",
     "发布日期": "time",
     "日期": "time",
     "浏览次数": "views",
     "点击数": "views",
     "阅读数": "views",
+    "阅读次数": "views",
     "字号": "font_size",
     "字体": "font_size",
 }
 _LABEL_ALT = "|".join(sorted(map(re.escape, _LABELS), key=len, reverse=True))
-_LABEL_RE = re.compile(rf"(?:^|(?<=[\s【\[(（|｜]))({_LABEL_ALT})\s*[:：]\s*")
+# A label starts the line or follows a separator, or a digit: info lines run "2020-11-06阅读次数：" together.
+_LABEL_RE = re.compile(rf"(?:^|(?<=[\s【\[(（|｜\d]))({_LABEL_ALT})\s*[:：]\s*")
 _META_LINE_RE = re.compile(rf"^[\s【\[(（]*(?:{_LABEL_ALT})\s*[:：]")
 _MAX_META_LINE = 160
 
@@ -108,7 +111,33 @@ def clean_paragraphs(paragraphs: list[str]) -> list[str]:
         line = boilerplate.strip_dateline(line)
         if line:
             lines.append(line)
-    return _drop_repeats(_join_page_breaks(lines))
+    return _drop_repeats(_join_page_breaks(_drop_control_runs(lines)))
+
+
+_CONTROL_MAX = 4  # non-space chars of a widget label (a player's quality or speed switch …)
+_CONTROL_RUN = 3
+_ANY_PUNCT_RE = re.compile(r"[，。！？；：、,.!?;:“”\"']")
+
+
+def _drop_control_runs(lines: list[str]) -> list[str]:
+    """Drop runs of three or more tiny unpunctuated lines: the labels of a player or app widget, whatever they
+    say.  Running text never breaks into lines that short; a list heading does not come three at a time."""
+
+    def tiny(line: str) -> bool:
+        return len(line.replace(" ", "")) <= _CONTROL_MAX and not _ANY_PUNCT_RE.search(line)
+
+    out: list[str] = []
+    run: list[str] = []
+    for line in [*lines, ""]:
+        if line and tiny(line):
+            run.append(line)
+            continue
+        if len(run) < _CONTROL_RUN:
+            out.extend(run)
+        run = []
+        if line:
+            out.append(line)
+    return out
 
 
 # A footer line is chrome; a sentence that mentions 版权所有 in running text is not.
@@ -119,6 +148,7 @@ def _is_noise(line: str) -> bool:
     compact = line.replace(" ", "")
     return (
         boilerplate.is_furniture(compact)
+        or boilerplate.is_notice(line)
         or boilerplate.is_caption(line)
         or boilerplate.is_byline(line)
         or boilerplate.is_time_line(line)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 
+from ingest.extract import boilerplate, pubtime
 from ingest.extract.blocks import Block, Page
 
 _LINK_DENSITY_MAX = 0.5
@@ -29,6 +30,10 @@ def block_weight(block: Block) -> float:
         return -float(block.chars)
     if block.link_chars and block.link_density > _LINK_DENSITY_MAX:
         return -float(block.chars)
+    if block.punct and block.chars >= _MIN_TEXT_CHARS and boilerplate.is_notice(block.text):
+        return -float(
+            block.chars
+        )  # a long copyright or comment-rules notice must not outweigh a short article
     text_chars = block.chars - block.link_chars
     if block.chars >= _MIN_TEXT_CHARS or (block.punct and block.chars >= _MIN_SENTENCE_CHARS):
         # Punctuation is what separates prose from lists of names and titles.
@@ -109,7 +114,55 @@ def best_container(page: Page) -> tuple[int | None, set[int]]:
     feed_items = find_feed_items(page)
     scores = score_nodes(page, feed_items)
     best = max(range(len(scores)), key=scores.__getitem__)
-    return (best if scores[best] > 0 else None), feed_items
+    if scores[best] <= 0:
+        return None, feed_items
+    return _article_column(page, best, scores), feed_items
+
+
+_LAYOUT_TAGS = frozenset({"table", "tbody", "tr", "td"})
+_MIN_COLUMN_SHARE = 0.25  # the article's column must hold at least this share of the layout's score
+_TIME_LINE_CHARS = 80
+
+
+def _article_column(page: Page, container: int, scores: list[float]) -> int:
+    """In a layout table, the column that holds the article's time line.
+
+    Old portal templates put the article in one cell of a layout table and navigation, related news and ads
+    in the cells beside it; when those read like prose too, the whole table outscores the article's cell.  The
+    cell that carries the labelled publish-time line (发布日期：…) is the article's: take the outermost such
+    column cell inside the container, if it holds a fair share of the container's score."""
+    nodes, parents = page.nodes, page.parents
+    if nodes[container].tag not in _LAYOUT_TAGS and not any(
+        nodes[i].tag == "td" for i in range(container + 1, min(page.ends[container] + 1, container + 50))
+    ):
+        return container
+    line = next(
+        (
+            b
+            for b in page.blocks
+            if page.contains(container, b.node)
+            and b.chars <= _TIME_LINE_CHARS
+            and pubtime.has_time_label(b.text)
+            and pubtime.find_time_in_line(b.text)
+        ),
+        None,
+    )
+    if line is None:
+        return container
+    column = None
+    node = line.node
+    while node > container:
+        parent = parents[node]
+        if nodes[node].tag == "td" and parent >= 0 and _cells_in_row(page, parent) >= 2:
+            column = node
+        node = parent
+    if column is None or scores[column] < _MIN_COLUMN_SHARE * scores[container]:
+        return container
+    return column
+
+
+def _cells_in_row(page: Page, row: int) -> int:
+    return sum(1 for child in page.nodes[row] if getattr(child, "tag", None) in ("td", "th"))
 
 
 def is_content_block(block: Block) -> bool:

@@ -37,8 +37,13 @@ RULES: dict[str, FamilyRules] = {
             "//*[@id='zoom']",
             f"//*[{_cls('ewb-article-info')}]",
             "//*[@id='UCAP-CONTENT']",
+            f"//*[{_cls('article-info')}]//*[{_cls('con')}]",
         ),
-        title=(f"//*[{_cls('ewb-article-tt')}]", f"//*[{_cls('article-title')}]"),
+        title=(
+            f"//*[{_cls('ewb-article-tt')}]",
+            f"//*[{_cls('article-title')}]",
+            f"//*[{_cls('article-info')}]//h1",
+        ),
         time=(f"//*[{_cls('ewb-article-sources')}]", f"//*[{_cls('article-info')}]"),
     ),
     "trs": FamilyRules(
@@ -59,7 +64,7 @@ RULES: dict[str, FamilyRules] = {
 _SNIFFERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("epaper", ("enpcontent", "founder-content")),
     ("hanweb", ("ContentStart", "ZJEG_RSS", "/jpage", "sp_title")),
-    ("epoint", ("mian-cont", "ewb-", "EWB-FRONT")),
+    ("epoint", ("mian-cont", "ewb-", "EWB-FRONT", "webBuilderCommon", "EpointWebBuilder")),
     ("trs", ("TRS_", "pubtime_baidu", "source_baidu")),
 )
 _ENPPROPERTY_RE = re.compile(r"<!--\s*enpproperty(.*?)-->", re.IGNORECASE | re.DOTALL)

@@ -37,13 +37,38 @@ _DATE_RE = re.compile(
 _COMPACT_RE = re.compile(
     r"(?<!\d)(?P<y>20\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?:(?P<H>[0-2]\d)(?P<M>[0-5]\d)(?P<S>[0-5]\d)?)?(?!\d)"
 )
-_URL_PATTERNS = (
-    re.compile(r"(?<!\d)(?P<y>20\d{2})[-/_]?(?P<m>[01]\d)[-/_]?(?P<d>[0-3]\d)(?!\d)"),  # 2024-05-16, 20240515
-    re.compile(r"/(?P<y>20\d{2})/(?P<m>\d{1,2})/(?P<d>\d{1,2})/"),  # Hanweb /art/2024/5/6/
-    re.compile(r"/(?P<y>20\d{2})(?P<m>[01]\d)/(?P<d>[0-3]\d)/"),  # e-paper 202211/22/
-    re.compile(r"/(?P<y>20\d{2})/(?P<m>[01]\d)(?P<d>[0-3]\d)/"),  # people.com.cn 2024/0510/
-    re.compile(r"/(?P<y2>\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)/"),  # 39.net /a/210120/
-)
+# A date in a URL path is a run of digit groups joined by / - _ (or one compact group).  Which groups make the
+# year, month and day follows from their lengths alone, so one rule covers every CMS's layout.
+_URL_DIGITS_RE = re.compile(r"\d+(?:[-/_]\d+)*")
+_URL_SHAPES: dict[tuple[int, ...], tuple[tuple[str, int, int], ...]] = {
+    (8,): (("y", 0, 4), ("m", 4, 6), ("d", 6, 8)),  # 20240515
+    (6, 2): (("y", 0, 4), ("m", 4, 6), ("d", 7, 9)),  # 202211/22
+    (4, 4): (("y", 0, 4), ("m", 5, 7), ("d", 7, 9)),  # 2024/0510
+}
+_URL_ALL_DIGITS = 6  # a whole path segment of six digits is YYMMDD
+
+
+def _url_date(run: str) -> datetime | None:
+    groups = re.split(r"[-/_]", run)
+    for i in range(len(groups)):
+        # Year, month and day as three groups (2024/5/6, 2023-12/01) …
+        y, rest = groups[i], groups[i + 1 : i + 3]
+        if len(y) == 4 and len(rest) == 2 and all(1 <= len(g) <= 2 for g in rest):
+            dt = _plausible(_build({"y": y, "m": rest[0], "d": rest[1]}))
+            if dt:
+                return dt
+        # … or packed into one or two groups.
+        for width in (1, 2):
+            part = groups[i : i + width]
+            shape = _URL_SHAPES.get(tuple(len(g) for g in part))
+            if shape and len(part) == width:
+                joined = "/".join(part)
+                dt = _plausible(_build({k: joined[a:b] for k, a, b in shape}))
+                if dt:
+                    return dt
+    return None
+
+
 _RENDER_TIME_RE = re.compile(r"生成时间|maketime|更新时间|打印时间|当前时间|今天是", re.IGNORECASE)
 _TIME_LABEL_RE = re.compile(r"发布时间|发布日期|时间|日期|发表于|发布于|稿件日期")
 
@@ -114,13 +139,17 @@ def has_time_label(line: str) -> bool:
 
 
 def date_from_url(url: str | None) -> datetime | None:
-    """The date that CMSs put in article URLs (tYYYYMMDD_N.shtml, /art/YYYY/M/D/, /YYYYMM/DD/ ...)."""
+    """The date that CMSs put in article URLs (tYYYYMMDD_N.shtml, /art/YYYY/M/D/, /YYYYMM/DD/, /YYMMDD/ …)."""
     if not url:
         return None
-    path = re.sub(r"^[a-z]+://[^/]+", "", url, flags=re.IGNORECASE)
-    for regex in _URL_PATTERNS:
-        for match in regex.finditer(path):
-            dt = _plausible(_build(match.groupdict()))
+    path = re.sub(r"^[a-z]+://[^/]+", "", url, flags=re.IGNORECASE).split("?", 1)[0].split("#", 1)[0]
+    for match in _URL_DIGITS_RE.finditer(path):
+        dt = _url_date(match.group(0))
+        if dt:
+            return dt
+    for segment in path.split("/")[:-1]:  # a directory, not the file: ids are file names
+        if len(segment) == _URL_ALL_DIGITS and segment.isdigit():
+            dt = _plausible(_build({"y2": segment[:2], "m": segment[2:4], "d": segment[4:6]}))
             if dt:
                 return dt
     return None

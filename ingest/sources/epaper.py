@@ -1,7 +1,9 @@
 """Founder-style digital newspapers (徐州日报 xzrb, 都市晨报 dscb on szb.cnxz.com.cn).
 
 `url` is the day's first page node with a date template, e.g.
-  http://szb.cnxz.com.cn/xzrb/pc/layout/{date:%Y%m/%d}/node_1.html
+  http://szb.cnxz.com.cn/xzrb/pc/layout/{date:%Y%m/%d}/node_1.html   (or …/html/{date:%Y-%m/%d}/node_1.htm)
+Article links come from the page's image map (<area href="content_N.htm?div=0">) and its title list
+(?div=-1); both name one article, which keeps the list's title.  `xznews sources check --date` reads a past issue.
 The node page links the day's other page nodes (node_2.html, …) and its articles (…/pc/con/YYYYMM/DD/content_N.html).
 `max_pages` bounds the newspaper pages read per run (a daily has 8–16).
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from core.tz import SHANGHAI
 from ingest.fetch import Fetcher, FetchError
@@ -74,6 +77,7 @@ def _list_issue(source: SourceConfig, fetcher: Fetcher, first_node: str, day: da
             if _NODE_RE.search(path) and url not in visited and url not in queue:
                 queue.append(url)
             elif _CONTENT_RE.search(path):
+                url = article_url(url)
                 title = element_text(anchor) or (anchor.get("title") or "").strip() or None
                 known = refs.get(url)
                 if known is None:
@@ -82,6 +86,13 @@ def _list_issue(source: SourceConfig, fetcher: Fetcher, first_node: str, day: da
                 elif not known.title and title:  # image-map <area> links come first and carry no text
                     known.title = title
     return list(refs.values())
+
+
+def article_url(url: str) -> str:
+    """One URL per article: the image map (?div=0) and the title list (?div=-1) link the same page."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() != "div"]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _page_name(root: object) -> str | None:

@@ -2,7 +2,8 @@
 
 options:
   item            = "ul.list li"    # optional: CSS selector for list items (default: every article-looking link)
-  article_pattern = "/t20\\d{6}_[^/]+\\.s?html?$"   # regex for article links when no item selector is given
+  article_pattern = "…"             # regex for article links when no item selector is given; the default
+                                    # takes both ./t20240514_123.shtml and ./t1234567.htm
 The page count comes from `createPageHTML(count, current, "index", "shtml")` on the first page.
 """
 
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
 _PAGER_RE = re.compile(
     r"""createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*["']([\w\-]+)["']\s*,\s*["'](\w+)["']"""
 )
-DEFAULT_ARTICLE_RE = r"/t20\d{6}_[^/]+\.s?html?$"
+# tYYYYMMDD_N.shtml (dated names) or tNNNNNNN.htm (a bare document id), as a file name of the column's folder.
+DEFAULT_ARTICLE_RE = r"(?:^|/)t(?:20\d{6}_[^/]+|\d{5,12})\.s?html?$"
 
 
 def list_trs(source: SourceConfig, fetcher: Fetcher, *, now: datetime | None = None) -> list[ArticleRef]:

@@ -91,6 +91,7 @@ def _record(item: str, extracted: Extracted | None, error: str | None) -> dict[s
         "source": extracted.source if extracted else None,
         "author": extracted.author if extracted else None,
         "body": extracted.body if extracted else None,
+        "extractor": extracted.extractor if extracted else None,  # primary | fallback
         "error": error,
     }
 
@@ -130,5 +131,7 @@ def _readable(record: dict[str, Any]) -> str:
     ]
     if record["author"]:
         lines.append(f"author: {record['author']}")
+    if record.get("extractor") == "fallback":
+        lines.append("body by: the second-opinion extractor (the primary's body looked collapsed)")
     lines += ["", record["body"] or "", ""]
     return "\n".join(lines)

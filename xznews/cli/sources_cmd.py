@@ -110,8 +110,14 @@ def sources_check(
         int, typer.Option("--limit", min=0, max=20, help="How many articles to fetch and extract.")
     ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
+    date: Annotated[
+        str | None,
+        typer.Option("--date", help="Read the issue of this day (YYYY-MM-DD) instead of today's (e-papers)."),
+    ] = None,
 ) -> None:
-    """Fetch one listing and its first article(s); show what would be extracted and the sniffed CMS family."""
+    """Fetch one listing and its first article(s); show what would be extracted and the sniffed CMS family.
+
+    Exits 1 when the listing fails or lists no article link."""
     settings = get_settings()
     if name.startswith(("http://", "https://")):
         source = _adhoc_source(name)
@@ -123,7 +129,7 @@ def sources_check(
                 settings.sources_file, "sources", f"no source named {name!r} (configured: {known})"
             )
         source = configs[name]
-    now = datetime.now(SHANGHAI)
+    now = _issue_day(date) if date else datetime.now(SHANGHAI)
     result: dict[str, Any] = {
         "source": source.name,
         "kind": source.kind,
@@ -138,7 +144,9 @@ def sources_check(
             result["kind"] = source.kind
         refs: list[ArticleRef] = []
         result["error"] = None
-        if result["sniffed"].get("error"):  # e.g. "cannot resolve HOST": say that, not "no adapter"
+        # An ad-hoc URL's kind comes from sniffing it, so a failed sniff ends the check ("cannot resolve HOST",
+        # not "no adapter"); a configured source may list through an API even when its page does not answer.
+        if not result["configured"] and result["sniffed"].get("error"):
             result["error"] = f"cannot fetch the listing: {result['sniffed']['error']}"
         elif source.kind == "listpage" and not source.options.get("item"):
             result["error"] = (
@@ -149,6 +157,11 @@ def sources_check(
                 refs = list_articles(source, fetcher, now=now)
             except FetchError as exc:
                 result["error"] = str(exc)
+        if not result["error"] and not refs:
+            result["error"] = (
+                f"the listing gave no article links: its {source.kind} template did not match "
+                f"{listing} (check the URL, or set options.item)"
+            )
         result["listed"] = len(refs)
         result["items"] = [_ref_record(r) for r in refs[:10]]
         result["articles"] = [_check_article(fetcher, source, ref, listing) for ref in refs[:limit]]
@@ -160,6 +173,15 @@ def sources_check(
         _print_check(result)
     if result["error"]:
         raise typer.Exit(1)
+
+
+def _issue_day(text: str) -> datetime:
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date like 2024-05-12", param_hint="--date") from None
+    # Noon: the adapters read the issue of this calendar day in China time.
+    return day.replace(hour=12, tzinfo=SHANGHAI)
 
 
 def _adhoc_source(url: str) -> SourceConfig:
@@ -204,6 +226,7 @@ def _check_article(fetcher: Fetcher, source: SourceConfig, ref: ArticleRef, list
         author=extracted.author,
         paragraphs=len(extracted.paragraphs),
         first_paragraphs=extracted.paragraphs[:3],
+        extractor=extracted.extractor,
         error=None,
     )
     return record
@@ -253,7 +276,7 @@ def _print_check(result: dict[str, Any]) -> None:
             f"  source: {art['origin'] or '(none)'}"
             + (f"   author: {art['author']}" if art["author"] else "")
         )
-        typer.echo(f"  body:   {art['paragraphs']} paragraph(s)")
+        typer.echo(f"  body:   {art['paragraphs']} paragraph(s), by the {art['extractor']} extractor")
         for para in art["first_paragraphs"]:
             typer.echo(f"    {para[:160]}{'…' if len(para) > 160 else ''}")
     if "suggested_config" in result:
