@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from ingest.sources.config import SourceConfig
+from ingest.sources import SourceConfig
 from store.models import Source
 
 log = logging.getLogger(__name__)

@@ -107,3 +107,12 @@ def host_twins(host: str) -> list[str]:
     host = host.lower().rstrip(".")
     twin = host.removeprefix("www.") if host.startswith("www.") else "www." + host
     return [host, twin]
+
+
+def part_url(url: str, n: int) -> str:
+    """The URL of the n-th article (1-based) of a page that holds several: `url#n`.
+
+    canonical_url() drops fragments, so a part's canonical URL is built here, from the page's: each part is its
+    own article, and `url#1` stored means the page has been seen.
+    """
+    return f"{canonical_url(url)}#{n}"
