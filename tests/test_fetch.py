@@ -271,9 +271,11 @@ def test_a_long_retry_after_defers_the_whole_host_without_sleeping(http_server):
 
 
 class TrickleServer:
-    """Answers every request with a chunked body that never ends, one byte per chunk."""
+    """Answers every request with a chunked body that never ends, one byte per chunk (or, `silent`, one chunk
+    and then nothing: the client's read blocks)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, silent: bool = False) -> None:
+        self.silent = silent
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.started = threading.Event()
@@ -289,6 +291,8 @@ class TrickleServer:
                 while not self.stop.is_set():
                     conn.sendall(b"1\r\nx\r\n")
                     self.started.set()
+                    if self.silent:
+                        self.stop.wait()
             except OSError:
                 pass
 
@@ -310,10 +314,10 @@ def test_a_body_that_trickles_ends_at_the_whole_request_deadline():
         server.close()
 
 
-def test_cancel_stops_a_fetch_in_flight():
-    server = TrickleServer()
+def test_cancel_stops_a_fetch_blocked_in_a_read():
+    server = TrickleServer(silent=True)
     outcome: list[BaseException] = []
-    fetcher = Fetcher(make_settings(max_bytes=10**9, retries=0))
+    fetcher = Fetcher(make_settings(max_bytes=10**9, retries=0, read_timeout_s=600))
 
     def fetch() -> None:
         try:

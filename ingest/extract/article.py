@@ -23,6 +23,7 @@ from ingest.extract.clean import (
     split_metadata_lines,
 )
 from ingest.extract.density import best_container, container_blocks, is_content_block
+from ingest.extract.split import MAX_PARTS
 from ingest.normalize import matching_key
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def extract_articles(
         regions = [r for r in marked_regions(ctx.page) if _region_chars(ctx.page, r) >= _MIN_MARKED_CHARS]
         if len(regions) < 2:
             return [_extract_one(ctx, list_date)]
-        return [_extract_region(ctx, region, list_date) for region in regions]
+        return [_extract_region(ctx, region, list_date) for region in regions[:MAX_PARTS]]
     except Exception:  # noqa: BLE001 - a bad page must never stop a run
         logger.exception("extraction failed url=%s", url)
         return [

@@ -225,6 +225,9 @@ class Fetcher:
         # Delays asked for between retries (after Retry-After and the cap): for logs and tests.
         self.retry_delays: list[float] = []
         self._deferred: dict[str, float] = {}  # host → clock time before which it is not asked again
+        self._transport = transport or PinnedTransport(
+            resolve, allow_private=settings.allow_private_addresses
+        )
         self._client = httpx.Client(
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout_s,
@@ -252,8 +255,11 @@ class Fetcher:
         self._robots = RobotsCache(self._read_robots, settings.user_agent)
 
     def cancel(self) -> None:
-        """Abandon every fetch in flight (at its next chunk or sleep) and refuse new ones: for shutdown."""
+        """Abandon every fetch in flight and refuse new ones: for shutdown. Sleeps wake up, and blocked reads
+        return at once (their sockets are shut down), so no thread waits out a timeout."""
         self._cancelled.set()
+        if isinstance(self._transport, PinnedTransport):
+            self._transport.abort()
 
     @property
     def cancelled(self) -> bool:
@@ -324,6 +330,8 @@ class Fetcher:
                     referer=referer, data=data, json=json, robots=use_robots, deadline=deadline,
                 )  # fmt: skip
             except _Retry as exc:
+                if self.cancelled:  # the failure was our own abort()
+                    raise FetchCancelledError(url, "cancelled (shutting down)") from None
                 if exc.retry_after is not None and exc.retry_after > self.settings.max_retry_after_s:
                     # Longer than a pass can wait: skip the host until then instead of sleeping (per URL).
                     with self._lock:
@@ -567,6 +575,16 @@ class Fetcher:
             if row.last_modified:
                 headers["If-Modified-Since"] = row.last_modified
             return headers
+
+    def forget_validators(self, url: str) -> None:
+        """Drop the validators stored for `url`: its next conditional GET reads it in full."""
+        if self._engine is None:
+            return
+        with Session(self._engine) as session:
+            row = session.get(HttpCache, url)
+            if row is not None:
+                session.delete(row)
+                session.commit()
 
     def _store_validators(self, url: str, headers: dict[str, str]) -> None:
         if self._engine is None:

@@ -9,8 +9,10 @@ verifies the certificate against it), so virtual hosts and HTTPS work as before.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -83,6 +85,8 @@ class PinnedBackend(httpcore.SyncBackend):
     def __init__(self, resolve: Resolver, *, allow_private: bool) -> None:
         self._resolve = resolve
         self._allow_private = allow_private
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()  # open, for abort()
+        self._aborted = False
 
     def connect_tcp(
         self,
@@ -95,11 +99,25 @@ class PinnedBackend(httpcore.SyncBackend):
         addresses = checked_addresses(host, port, self._resolve, allow_private=self._allow_private)
         error: Exception | None = None
         for ip in addresses:  # the checked addresses, and only those
+            if self._aborted:
+                raise httpcore.ConnectError("aborted: shutting down")
             try:
-                return self.open(str(ip), port, timeout, local_address, socket_options)
+                stream = self.open(str(ip), port, timeout, local_address, socket_options)
             except httpcore.ConnectError as exc:
                 error = exc
+                continue
+            sock = stream.get_extra_info("socket")
+            if isinstance(sock, socket.socket):
+                self._sockets.add(sock)
+            return stream
         raise error or httpcore.ConnectError(f"no address for {host}")
+
+    def abort(self) -> None:
+        """Shut down every open socket: a read blocked in another thread returns at once (close() would not)."""
+        self._aborted = True
+        for sock in list(self._sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def open(
         self, ip: str, port: int, timeout: float | None, local_address: str | None, socket_options: Any
@@ -119,14 +137,18 @@ class PinnedTransport(httpx.HTTPTransport):
         backend: PinnedBackend | None = None,
     ) -> None:
         super().__init__()
+        self.backend = backend or PinnedBackend(resolve, allow_private=allow_private)
         # The same pool httpx builds by default, with the pinning backend under it.
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(),
             max_connections=100,
             max_keepalive_connections=20,
             keepalive_expiry=5.0,
-            network_backend=backend or PinnedBackend(resolve, allow_private=allow_private),
+            network_backend=self.backend,
         )
+
+    def abort(self) -> None:
+        self.backend.abort()
 
 
 def pinned_transport(resolve: Resolver = resolve_host, *, allow_private: bool = False) -> httpx.HTTPTransport:
