@@ -10,6 +10,7 @@ speak of.  Each test is a share, so it holds for a short notice as for a long re
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 
 from ingest.normalize import to_simplified
 
@@ -20,6 +21,7 @@ _MAX_PRIVATE_USE = 0.01
 _MIN_LETTERS = 0.5  # letters (any script) and digits among the non-space characters
 _MIN_COMMON_HAN = 0.6  # of the ideographs, the share in GB2312 (random GBK pairs give about 0.3)
 _MIN_HAN_FOR_COMMON = 50
+_MAX_ONE_CHAR = 0.3  # the commonest character's share: 的 is about 4% of Chinese text, e about 12% of English
 
 
 def not_text_reason(text: str) -> str | None:
@@ -47,6 +49,9 @@ def not_text_reason(text: str) -> str | None:
         return f"not text: {control / total:.1%} control characters"
     if private / total > _MAX_PRIVATE_USE:
         return f"not text: {private / total:.0%} private-use characters"
+    top, top_count = Counter(chars).most_common(1)[0]
+    if top_count / total > _MAX_ONE_CHAR:
+        return f"not text: {top_count / total:.0%} of it is the character {top!r}"
     if letters / total < _MIN_LETTERS:
         return f"not text: only {letters / total:.0%} letters and digits"
     if han >= _MIN_HAN_FOR_COMMON:

@@ -103,6 +103,7 @@ def read_listing(
         unseen = [r for r in refs if r.url not in known]
         deeper = (
             seen is not None
+            and _pages(source)
             and bool(refs)
             and refs[-1].url not in known  # even the oldest link read is news: there may be more below
             and len(unseen) < source.max_items
@@ -114,6 +115,13 @@ def read_listing(
         log.info("listing deeper source=%s pages=%d unseen=%d", source.name, pages * 2, len(unseen))
         previous = len(refs)
         pages = min(pages * 2, max(source.max_pages, source.max_backlog_pages))
+
+
+def _pages(source: SourceConfig) -> bool:
+    """Whether more listing pages exist to read for this source (a feed is one document)."""
+    return source.kind in ("hanweb", "epoint", "trs") or (
+        source.kind == "listpage" and bool(source.options.get("page_url"))
+    )
 
 
 def _aliases(source: SourceConfig) -> dict[str, str] | None:
