@@ -101,3 +101,64 @@ def test_a_postgres_job_lock_is_held_by_one_holder_at_a_time(pg_engine):
         assert first and not second
     with job_lock(pg_engine, "ingest:x") as again:
         assert again
+
+
+def test_slow_sources_never_starve_the_digests_and_shutdown_cancels_their_fetches(tmp_path, sqlite_engine):
+    from apscheduler.events import EVENT_JOB_EXECUTED
+
+    from core.settings import FetchSettings, Settings
+    from tests.servers import FixtureHTTPServer, Reply
+    from xznews.daemon import run_daemon
+
+    server = FixtureHTTPServer().start()
+    release = threading.Event()
+    blocked: list[str] = []
+    ingest_full = threading.Event()
+    dispatched_while_full = threading.Event()
+
+    def hang(req):  # type: ignore[no-untyped-def]
+        blocked.append(req.path)
+        if len(blocked) >= 2:
+            ingest_full.set()  # both ingest threads are now stuck in a fetch
+        release.wait(600)
+        return Reply(200, b"", {})
+
+    entries = ""
+    for n in range(3):
+        server.routes[f"/slow{n}.xml"] = hang
+        entries += (
+            f'[[sources]]\nname = "slow{n}"\nkind = "rss"\nurl = "{server.url(f"/slow{n}.xml")}"\n'
+            'allowed_hosts = ["127.0.0.1"]\nrobots = false\n'
+        )
+    (tmp_path / "sources.toml").write_text(entries, encoding="utf-8")
+    fetch = FetchSettings(allow_private_addresses=True, per_host_delay_s=0, per_host_concurrency=8,
+                          retries=0, read_timeout_s=600, deadline_s=600)  # fmt: skip
+    settings = Settings(
+        data_dir=tmp_path, sources_path=tmp_path / "sources.toml", fetch=fetch, web_enabled=False,
+        digest_check_interval_s=5,
+    )  # fmt: skip
+
+    def watch(scheduler):  # type: ignore[no-untyped-def]
+        def on_executed(event):  # type: ignore[no-untyped-def]
+            if event.job_id == "digest:dispatch" and ingest_full.is_set():
+                dispatched_while_full.set()
+
+        scheduler.add_listener(on_executed, EVENT_JOB_EXECUTED)
+
+    stop = threading.Event()
+    daemon = threading.Thread(
+        target=run_daemon, args=(settings, sqlite_engine, stop),
+        kwargs={"ingest_threads": 2, "stagger_s": 0, "on_start": watch},
+    )  # fmt: skip
+    daemon.start()
+    try:
+        assert ingest_full.wait(60)
+        assert dispatched_while_full.wait(60)  # the digest job ran although every ingest thread was stuck
+        stop.set()
+        daemon.join(60)  # a bound for a broken build: the stuck reads are aborted, not waited out (600 s)
+        assert not daemon.is_alive()
+    finally:
+        stop.set()
+        release.set()
+        daemon.join()
+        server.stop()

@@ -63,6 +63,7 @@ def build_scheduler(
     *,
     ingest_threads: int = INGEST_THREADS,
     fetcher: Fetcher | None = None,
+    stagger_s: float = STAGGER_S,
 ) -> BackgroundScheduler:
     from alerts.dispatch import dispatch_due
     from alerts.maintenance import prune_empty_deliveries
@@ -98,7 +99,7 @@ def build_scheduler(
             args=[source.name],
             id=f"ingest:{source.name}",
             name=f"ingest {source.name}",
-            next_run_time=start + timedelta(seconds=STAGGER_S * n / max(1, len(sources))),
+            next_run_time=start + timedelta(seconds=stagger_s * n / max(1, len(sources))),
             misfire_grace_time=source.interval_minutes * 60,
         )
     scheduler.add_job(
@@ -143,6 +144,7 @@ def run_daemon(
     stop: threading.Event | None = None,
     *,
     ingest_threads: int = INGEST_THREADS,
+    stagger_s: float = STAGGER_S,
     on_start: Callable[[BackgroundScheduler], None] | None = None,
 ) -> None:
     """Run until SIGTERM/SIGINT (or `stop` is set), then cancel the fetches in flight, let the jobs end, return."""
@@ -150,7 +152,9 @@ def run_daemon(
 
     stop = stop or threading.Event()
     with Fetcher(settings.fetch, engine=engine) as fetcher:
-        scheduler = build_scheduler(settings, engine, ingest_threads=ingest_threads, fetcher=fetcher)
+        scheduler = build_scheduler(
+            settings, engine, ingest_threads=ingest_threads, fetcher=fetcher, stagger_s=stagger_s
+        )
         web = _start_web(settings, engine)
         scheduler.start()
         if on_start is not None:

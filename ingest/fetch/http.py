@@ -247,7 +247,7 @@ class Fetcher:
             # Proxies from the environment would also catch 127.0.0.1 fixture sites; a proxy, if ever
             # needed, belongs in settings.
             trust_env=False,
-            transport=transport or PinnedTransport(resolve, allow_private=settings.allow_private_addresses),
+            transport=self._transport,
         )
         self._gates: dict[str, _HostGate] = {}
         self._jars: dict[str, httpx.Cookies] = {}
