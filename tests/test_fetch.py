@@ -513,3 +513,16 @@ def test_a_host_gets_no_more_simultaneous_requests_than_allowed(http_server):
             worker.join(10)
         assert gate._slots.acquire(blocking=False)
         gate._slots.release()
+
+
+def test_a_long_lived_fetcher_reads_robots_txt_again_after_a_day(http_server):
+    http_server.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    http_server.add("/public", "ok")
+    now = [0.0]
+    with Fetcher(make_settings(respect_robots=True, deadline_s=10**9), clock=lambda: now[0]) as fetcher:
+        fetcher.get(http_server.url("/public"))
+        now[0] += 3600
+        fetcher.get(http_server.url("/public"))
+        now[0] += 24 * 3600
+        fetcher.get(http_server.url("/public"))
+    assert [r.path for r in http_server.requests].count("/robots.txt") == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -342,3 +343,48 @@ def test_text_in_a_human_language_passes_and_byte_noise_does_not():
         ).decode("gb18030", errors="ignore")
     )
     assert "common Chinese characters" in (not_text_reason(rare) or "")
+
+
+def test_source_jobs_sharing_a_fetcher_share_its_per_host_limit(engine, tmp_path, http_server):
+    import threading
+
+    from ingest.fetch import Fetcher
+
+    for n in (1, 2):
+        http_server.add(
+            f"/feed{n}.xml", _rss(http_server.base_url, [f"/p{n}.html"]), content_type="application/rss+xml"
+        )
+    # Two requests in flight at once meet at the barrier; with one slot per host the second never arrives
+    # while the first is inside, so the first gives up waiting and goes on alone.
+    barrier = threading.Barrier(2, timeout=2)
+    in_flight: list[int] = [0]
+    most: list[int] = []
+
+    def page(req: Request) -> Reply:
+        in_flight[0] += 1
+        most.append(in_flight[0])
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        in_flight[0] -= 1
+        return Reply(
+            200, article_page(int(req.path[2])).encode(), {"Content-Type": "text/html; charset=utf-8"}
+        )
+
+    for n in (1, 2):
+        http_server.routes[f"/p{n}.html"] = page
+    settings = _settings(
+        tmp_path,
+        _source("one", http_server.url("/feed1.xml")) + _source("two", http_server.url("/feed2.xml")),
+    )
+    settings.fetch.per_host_concurrency = 1
+    with Fetcher(settings.fetch, engine=engine) as shared:  # the daemon's: one per process
+        threads = [
+            threading.Thread(target=run_ingest, args=(settings, engine, [name]), kwargs={"fetcher": shared})
+            for name in ("one", "two")
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(most) == 2 and max(most) == 1
+    assert len(stored_urls(engine)) == 2

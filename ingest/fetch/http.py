@@ -252,7 +252,7 @@ class Fetcher:
         self._gates: dict[str, _HostGate] = {}
         self._jars: dict[str, httpx.Cookies] = {}
         self._lock = threading.Lock()
-        self._robots = RobotsCache(self._read_robots, settings.user_agent)
+        self._robots = RobotsCache(self._read_robots, settings.user_agent, clock)
 
     def cancel(self) -> None:
         """Abandon every fetch in flight and refuse new ones: for shutdown. Sleeps wake up, and blocked reads

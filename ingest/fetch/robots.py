@@ -1,4 +1,5 @@
-"""robots.txt, fetched once per host per run (per Fetcher) and kept for the run.
+"""robots.txt, fetched once per origin and kept for a day (RFC 9309 §2.4: caching beyond 24 hours is not advised);
+the daemon's one Fetcher lives as long as the process, so the day matters.
 
 RFC 9309: a robots.txt answered with 4xx means "no rules"; one that is unreachable (5xx, network error) means
 "assume complete disallow" until it can be read again (the next run).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -25,11 +27,18 @@ class RobotsVerdict:
     reason: str = ""
 
 
+MAX_AGE_S = 24 * 3600
+
+
 class RobotsCache:
-    def __init__(self, read: RobotsReader, user_agent: str) -> None:
+    def __init__(
+        self, read: RobotsReader, user_agent: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._read = read
         self._user_agent = user_agent
+        self._clock = clock
         self._parsers: dict[str, RobotFileParser | None] = {}  # None = unreachable
+        self._read_at: dict[str, float] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -39,8 +48,9 @@ class RobotsCache:
         with self._guard:
             lock = self._locks.setdefault(origin, threading.Lock())
         with lock:  # one download per origin even when several threads ask at once
-            if origin not in self._parsers:
+            if origin not in self._parsers or self._clock() - self._read_at[origin] > MAX_AGE_S:
                 self._parsers[origin] = self._load(origin + "/robots.txt")
+                self._read_at[origin] = self._clock()
             parser = self._parsers[origin]
         if parser is None:
             return RobotsVerdict(False, "robots.txt unreachable")
