@@ -12,8 +12,9 @@ processes never ingest one source at once; a URL stored by someone else meanwhil
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,7 @@ from core.settings import Settings
 from ingest.classify import Classification, Lexicon, classify, load_lexicon
 from ingest.dedupe import DedupeIndex
 from ingest.extract import MAX_PARTS, Extracted, extract_articles
-from ingest.fetch import Fetcher, FetchError, HostDeferredError, canonical_url, part_url
+from ingest.fetch import Fetcher, FetchError, HostDeferredError, Response, canonical_url, part_url
 from ingest.health import is_due, record_run
 from ingest.sources import ArticleRef, SourceConfig, load_sources, read_listing
 from ingest.textcheck import not_text_reason
@@ -173,46 +174,80 @@ def _refresh(
     report.listed, report.not_modified = listing.listed, listing.not_modified
     refs = listing.refs[: settings.fetch.max_articles_per_run]
     report.backlog = listing.more or len(refs) < len(listing.refs)
-    for ref in refs:
-        if fetcher.cancelled:
-            report.backlog = True
-            log.info("ingest interrupted source=%s reason=shutting down", source.name)
-            break
-        try:
-            _ingest_one(engine, source, ref, fetcher, index, lexicon, report)
-        except HostDeferredError as exc:
-            report.error, report.retry_after_s = f"host deferred: {exc}", exc.retry_after_s
-            report.backlog = True
-            log.warning("ingest deferred source=%s url=%s error=%s", source.name, ref.url, exc)
-            break
-        except FetchError as exc:
-            report.skipped.append((ref.url, str(exc)))
-            report.backlog = report.backlog or exc.transient
-            log.warning("article fetch failed source=%s url=%s error=%s", source.name, ref.url, exc)
-        except OperationalError as exc:  # the database is gone: every next article would fail the same way
-            raise _DatabaseLost(_first_line(exc)) from exc
-        except Exception as exc:  # noqa: BLE001 - one bad article never ends the pass; it is tried again
-            reason = f"{exc.__class__.__name__}: {_first_line(exc)}"
-            report.failed.append((ref.url, reason))
-            report.backlog = True
-            log.warning(
-                "article failed source=%s url=%s reason=%s", source.name, ref.url, reason, exc_info=True
-            )
+    with _prefetch(fetcher, source, refs, settings.fetch.per_host_concurrency + 1) as fetched:
+        for ref, pending in fetched:
+            if fetcher.cancelled:
+                report.backlog = True
+                log.info("ingest interrupted source=%s reason=shutting down", source.name)
+                break
+            try:
+                _ingest_one(engine, source, ref, pending.result(), index, lexicon, report)
+            except HostDeferredError as exc:
+                report.error, report.retry_after_s = f"host deferred: {exc}", exc.retry_after_s
+                report.backlog = True
+                log.warning("ingest deferred source=%s url=%s error=%s", source.name, ref.url, exc)
+                break
+            except FetchError as exc:
+                report.skipped.append((ref.url, str(exc)))
+                report.backlog = report.backlog or exc.transient
+                log.warning("article fetch failed source=%s url=%s error=%s", source.name, ref.url, exc)
+            except (
+                OperationalError
+            ) as exc:  # the database is gone: every next article would fail the same way
+                raise _DatabaseLost(_first_line(exc)) from exc
+            except Exception as exc:  # noqa: BLE001 - one bad article never ends the pass; it is tried again
+                reason = f"{exc.__class__.__name__}: {_first_line(exc)}"
+                report.failed.append((ref.url, reason))
+                report.backlog = True
+                log.warning(
+                    "article failed source=%s url=%s reason=%s", source.name, ref.url, reason, exc_info=True
+                )
     if report.backlog:
         # A listing answered 304 next time would hide what is left: read it in full on the next pass.
         fetcher.forget_validators(source.url)
+
+
+@contextmanager
+def _prefetch(
+    fetcher: Fetcher, source: SourceConfig, refs: list[ArticleRef], window: int
+) -> Iterator[Iterator[tuple[ArticleRef, Future[Response]]]]:
+    """The refs in listing order, each with its fetch, started up to `window` ahead: pages arrive while earlier
+    ones are processed. The fetcher's per-host slots and delay still decide when each request goes out; the
+    order of processing (and so which of two copies is the original) stays the listing's."""
+    pool = ThreadPoolExecutor(max_workers=window, thread_name_prefix=f"fetch-{source.name}")
+
+    def start(ref: ArticleRef) -> Future[Response]:
+        return pool.submit(fetcher.get, ref.url, source=source, referer=source.url)
+
+    def ordered() -> Iterator[tuple[ArticleRef, Future[Response]]]:
+        ahead: deque[tuple[ArticleRef, Future[Response]]] = deque()
+        rest = iter(refs)
+        for ref in rest:
+            ahead.append((ref, start(ref)))
+            if len(ahead) >= window:
+                break
+        while ahead:
+            ref, pending = ahead.popleft()
+            following = next(rest, None)
+            if following is not None:
+                ahead.append((following, start(following)))
+            yield ref, pending
+
+    try:
+        yield ordered()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # fetches not started are dropped; running ones end
 
 
 def _ingest_one(
     engine: Engine,
     source: SourceConfig,
     ref: ArticleRef,
-    fetcher: Fetcher,
+    response: Response,
     index: DedupeIndex,
     lexicon: Lexicon,
     report: SourceRunReport,
 ) -> None:
-    response = fetcher.get(ref.url, source=source, referer=source.url)
     report.fetched += 1
     pages = extract_articles(
         response.content,

@@ -251,7 +251,8 @@ def test_a_long_retry_after_defers_the_source_instead_of_sleeping(engine, tmp_pa
     (report,) = run_ingest(settings, engine)
 
     assert report.retry_after_s == 86400 and report.error and "deferred" in report.error
-    assert [r.path for r in http_server.requests] == ["/feed.xml", "/a0.html"]  # no retries, no other URL
+    paths = [r.path for r in http_server.requests]
+    assert paths.count("/a0.html") == 1 and "/a2.html" not in paths  # no retry; the host is left alone after
     with session_scope(engine) as session:
         row = session.exec(select(Source).where(Source.name == "feed")).one()
     assert row.next_try_at is not None and row.next_try_at >= before + timedelta(seconds=86400)
@@ -388,3 +389,32 @@ def test_source_jobs_sharing_a_fetcher_share_its_per_host_limit(engine, tmp_path
             t.join()
     assert len(most) == 2 and max(most) == 1
     assert len(stored_urls(engine)) == 2
+
+
+def test_the_next_articles_are_fetched_while_one_is_processed(sqlite_engine, tmp_path, http_server):
+    import threading
+
+    paths = ["/a0.html", "/a1.html", "/a2.html"]
+    http_server.add("/feed.xml", _rss(http_server.base_url, paths), content_type="application/rss+xml")
+    # /a0.html is answered only once /a1.html has been asked for too: a pass that fetches one page at a time
+    # breaks the barrier instead.
+    barrier = threading.Barrier(2, timeout=5)
+    met: list[bool] = []
+
+    def together(req: Request) -> Reply:
+        try:
+            barrier.wait()
+            met.append(True)
+        except threading.BrokenBarrierError:
+            met.append(False)
+        n = int(req.path[2])
+        return Reply(200, article_page(n).encode(), {"Content-Type": "text/html; charset=utf-8"})
+
+    http_server.routes["/a0.html"] = http_server.routes["/a1.html"] = together
+    http_server.add("/a2.html", article_page(2))
+    settings = _settings(tmp_path, _source("feed", http_server.url("/feed.xml")))
+
+    (report,) = run_ingest(settings, sqlite_engine)
+
+    assert met == [True, True] and report.new == 3
+    assert [u.rsplit("/", 1)[1] for u in stored_urls(sqlite_engine)] == ["a0.html", "a1.html", "a2.html"]

@@ -451,6 +451,7 @@ class Fetcher:
         jar = self._jar(host)
         jar.set_cookie_header(request)
         with self._gate(host).slot():
+            self._check_deferred(url, host)  # the host may have said "later" while we waited for the slot
             self._check_time(url, deadline)
             # No single wait may outlast the deadline either.
             left = max(0.1, deadline - self._clock())
