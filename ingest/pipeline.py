@@ -77,7 +77,9 @@ def run_ingest(
 ) -> list[SourceRunReport]:
     """One pass over the configured sources (or the named ones).
 
-    With `only_due` (the daemon), a failing source is left alone until its backoff has passed. The daemon passes
+    With `only_due` (the daemon), a source runs only once its next try has come (an interval after its last
+    run, or its backoff after a failure), checked under its job lock: replicas that fire the same job one after
+    another read the source once. The daemon passes
     its own `fetcher` (one per process, so per-host limits and robots.txt hold across all source jobs),
     `index` and `lexicon`; a one-shot pass makes its own.
     """
@@ -89,12 +91,11 @@ def run_ingest(
 
             raise ConfigError(settings.sources_file, None, f"no source named {', '.join(sorted(unknown))}")
         sources = [s for s in sources if s.name in names]
-    if only_due:
-        sources = [s for s in sources if _is_due(engine, s)]
     lexicon = lexicon or load_lexicon(settings.clusters_file)
     index = index or DedupeIndex()
     with _fetcher(settings, engine, fetcher) as shared:
-        return [_locked_refresh(engine, settings, source, shared, index, lexicon) for source in sources]
+        reports = [_locked_refresh(engine, settings, s, shared, index, lexicon, only_due) for s in sources]
+    return [r for r in reports if r is not None]
 
 
 @contextmanager
@@ -113,11 +114,19 @@ def _locked_refresh(
     fetcher: Fetcher,
     index: DedupeIndex,
     lexicon: Lexicon,
-) -> SourceRunReport:
+    only_due: bool,
+) -> SourceRunReport | None:
     with job_lock(engine, ingest_lock_name(source.name)) as held:
-        if not held:
-            log.info("ingest skipped source=%s reason=another process is ingesting it", source.name)
+        if not held:  # the daemon looks every tick: that it found a replica at work is no news
+            log.log(
+                logging.DEBUG if only_due else logging.INFO,
+                "ingest skipped source=%s reason=another process is ingesting it",
+                source.name,
+            )
             return SourceRunReport(source.name, locked=True)
+        # Checked under the lock: the holder before us has recorded its run (and the next try) already.
+        if only_due and not _is_due(engine, source):
+            return None
         return refresh_source(engine, settings, source, fetcher, index, lexicon)
 
 
@@ -267,9 +276,13 @@ def _ingest_one(
 def _is_due(engine: Engine, source: SourceConfig) -> bool:
     with session_scope(engine) as session:
         row = session.exec(select(Source).where(Source.name == source.name)).first()
-        if row is None or row.consecutive_failures == 0 or is_due(row, datetime.now(UTC)):
+        if is_due(row, datetime.now(UTC)):
             return True
-        log.info("ingest skipped source=%s reason=backing off until %s", source.name, row.next_try_at)
+        assert row is not None
+        if row.consecutive_failures:
+            log.info("ingest skipped source=%s reason=backing off until %s", source.name, row.next_try_at)
+        else:  # the daemon's tick between two reads
+            log.debug("ingest skipped source=%s reason=not due until %s", source.name, row.next_try_at)
         return False
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
@@ -56,13 +56,18 @@ def make_engine(
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    parsed = make_url(url)
+    connect_args = postgres_connect_args(connect_timeout_s, statement_timeout_s)
+    if "options" in parsed.query:  # the URL's own options (e.g. a search_path) are kept beside ours
+        connect_args["options"] = f"{parsed.query['options']} {connect_args['options']}"
+        parsed = parsed.difference_update_query(["options"])
     return create_engine(
-        url,
+        parsed,
         pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=30,
-        connect_args=postgres_connect_args(connect_timeout_s, statement_timeout_s),
+        connect_args=connect_args,
     )
 
 

@@ -38,6 +38,11 @@ DISPATCH_THREADS = 2  # dispatch and maintenance: never behind an ingest
 STAGGER_S = 60.0  # first ingest runs are spread over this much time
 
 
+def tick_seconds(interval_minutes: int) -> float:
+    """How often a source's job looks whether it is due: a quarter of its interval, at most a minute."""
+    return max(5.0, min(60.0, interval_minutes * 60 / 4))
+
+
 def pool_size(ingest_threads: int = INGEST_THREADS) -> int:
     """Database connections the daemon needs at once: one per job thread, and a few for the web pages."""
     return ingest_threads + DISPATCH_THREADS + 3
@@ -92,15 +97,20 @@ def build_scheduler(
         except Exception:  # a failing job must never stop the daemon; the next run tries again
             log.exception("job failed job=ingest:%s", name)
 
+    # First runs spread over STAGGER_S, or a quarter of the shortest interval if that is less.
+    spread = min([stagger_s] + [s.interval_minutes * 15 for s in sources])
     for n, source in enumerate(sources):
+        # The job only looks often (a tick); the source's row says whether it is due (run_ingest, under the
+        # job lock). So a source is read once per interval however many replicas look, and never skipped.
+        tick = tick_seconds(source.interval_minutes)
         scheduler.add_job(
             ingest,
-            IntervalTrigger(minutes=source.interval_minutes, jitter=min(60, source.interval_minutes * 6)),
+            IntervalTrigger(seconds=tick, jitter=tick / 10),
             args=[source.name],
             id=f"ingest:{source.name}",
             name=f"ingest {source.name}",
-            next_run_time=start + timedelta(seconds=stagger_s * n / max(1, len(sources))),
-            misfire_grace_time=source.interval_minutes * 60,
+            next_run_time=start + timedelta(seconds=spread * n / max(1, len(sources))),
+            misfire_grace_time=round(tick),
         )
     scheduler.add_job(
         _guarded(engine, "digest:dispatch", lambda: dispatch_due(engine, settings)),
