@@ -94,7 +94,8 @@ def run_ingest(
     lexicon = lexicon or load_lexicon(settings.clusters_file)
     index = index or DedupeIndex()
     with _fetcher(settings, engine, fetcher) as shared:
-        reports = [_locked_refresh(engine, settings, s, shared, index, lexicon, only_due) for s in sources]
+        stages = _Stages(engine, settings, shared, index, lexicon)
+        reports = [_locked_refresh(stages, source, only_due) for source in sources]
     return [r for r in reports if r is not None]
 
 
@@ -107,15 +108,19 @@ def _fetcher(settings: Settings, engine: Engine, given: Fetcher | None) -> Itera
         yield own
 
 
-def _locked_refresh(
-    engine: Engine,
-    settings: Settings,
-    source: SourceConfig,
-    fetcher: Fetcher,
-    index: DedupeIndex,
-    lexicon: Lexicon,
-    only_due: bool,
-) -> SourceRunReport | None:
+@dataclass(frozen=True)
+class _Stages:
+    """What every source's pass in one run shares."""
+
+    engine: Engine
+    settings: Settings
+    fetcher: Fetcher
+    index: DedupeIndex
+    lexicon: Lexicon
+
+
+def _locked_refresh(stages: _Stages, source: SourceConfig, only_due: bool) -> SourceRunReport | None:
+    engine = stages.engine
     with job_lock(engine, ingest_lock_name(source.name)) as held:
         if not held:  # the daemon looks every tick: that it found a replica at work is no news
             log.log(
@@ -127,7 +132,7 @@ def _locked_refresh(
         # Checked under the lock: the holder before us has recorded its run (and the next try) already.
         if only_due and not _is_due(engine, source):
             return None
-        return refresh_source(engine, settings, source, fetcher, index, lexicon)
+        return refresh_source(engine, stages.settings, source, stages.fetcher, stages.index, stages.lexicon)
 
 
 def ingest_lock_name(source_name: str) -> str:
@@ -145,7 +150,7 @@ def refresh_source(
 ) -> SourceRunReport:
     report = SourceRunReport(source.name)
     try:
-        _refresh(engine, settings, source, fetcher, index, lexicon, report)
+        _refresh(_Stages(engine, settings, fetcher, index, lexicon), source, report)
     except _DatabaseLost as exc:
         report.error = f"database error: {exc}"
         log.error("ingest stopped source=%s reason=database error: %s", source.name, exc)
@@ -159,15 +164,8 @@ def refresh_source(
     return report
 
 
-def _refresh(
-    engine: Engine,
-    settings: Settings,
-    source: SourceConfig,
-    fetcher: Fetcher,
-    index: DedupeIndex,
-    lexicon: Lexicon,
-    report: SourceRunReport,
-) -> None:
+def _refresh(stages: _Stages, source: SourceConfig, report: SourceRunReport) -> None:
+    engine, fetcher, index, lexicon = stages.engine, stages.fetcher, stages.index, stages.lexicon
     try:
         listing = read_listing(source, fetcher, seen=lambda urls: _known(engine, urls), conditional=True)
     except HostDeferredError as exc:
@@ -181,9 +179,9 @@ def _refresh(
     except (OperationalError, DBAPIError) as exc:
         raise _DatabaseLost(_first_line(exc)) from exc
     report.listed, report.not_modified = listing.listed, listing.not_modified
-    refs = listing.refs[: settings.fetch.max_articles_per_run]
+    refs = listing.refs[: stages.settings.fetch.max_articles_per_run]
     report.backlog = listing.more or len(refs) < len(listing.refs)
-    with _prefetch(fetcher, source, refs, settings.fetch.per_host_concurrency + 1) as fetched:
+    with _prefetch(fetcher, source, refs, stages.settings.fetch.per_host_concurrency + 1) as fetched:
         for ref, pending in fetched:
             if fetcher.cancelled:
                 report.backlog = True

@@ -9,10 +9,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections import Counter
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -22,9 +20,9 @@ from store import Article, session_scope
 from tests.conftest import PG_URL, drop_pg_schema, pg_engine_in_fresh_schema
 from tests.servers import FixtureHTTPServer, Reply, Request
 from tests.test_ingest_reliability import article_page
+from tests.test_ingest_store import start_xznews
 from tests.test_pipeline import _rss
 
-REPO = Path(__file__).resolve().parents[1]
 SOURCES = 50
 REPLICAS = 3
 
@@ -79,17 +77,7 @@ def test_three_replicas_read_each_of_fifty_sources_once_per_interval(tmp_path, p
         XZNEWS_DATABASE_URL=f"{PG_URL}?options={quote(f'-csearch_path={schema}')}",
         XZNEWS_LOG_LEVEL="WARNING",
     )
-    replicas = [
-        subprocess.Popen(
-            [sys.executable, "-m", "xznews", "run"],
-            env=env,
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for _ in range(REPLICAS)
-    ]
+    replicas = [start_xznews(["run"], env, stdout=subprocess.DEVNULL) for _ in range(REPLICAS)]
     try:
         finished = all_read_twice.wait(600)  # two intervals and start-up; a bound for a broken build
         for proc in replicas:

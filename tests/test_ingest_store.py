@@ -22,6 +22,20 @@ from tests.conftest import PG_URL, drop_pg_schema, pg_engine_in_fresh_schema
 REPO = Path(__file__).resolve().parents[1]
 
 
+def start_xznews(
+    args: list[str], env: dict[str, str], stdout: int = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    """`xznews ARGS…` as a process of its own, as an operator starts it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "xznews", *args],
+        env=env,
+        cwd=REPO,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_job_locks_take_no_pooled_connection_and_hold_no_transaction(pg_engine):
     small = create_engine(PG_URL, pool_size=1, max_overflow=0, pool_timeout=1)
     try:
@@ -150,17 +164,7 @@ def test_two_first_starts_on_a_fresh_postgres_schema_both_succeed(pg_engine, mon
 def test_two_seed_loads_on_a_fresh_sqlite_file_store_each_seed_once(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("XZNEWS_")}
     env.update(XZNEWS_DATA_DIR=str(tmp_path))
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "xznews", "seeds", "load", "--json"],
-            env=env,
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for _ in range(2)
-    ]
+    procs = [start_xznews(["seeds", "load", "--json"], env) for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
     engine = make_engine(f"sqlite:///{tmp_path / 'xznews.db'}")
