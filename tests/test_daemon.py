@@ -162,3 +162,34 @@ def test_slow_sources_never_starve_the_digests_and_shutdown_cancels_their_fetche
         release.set()
         daemon.join()
         server.stop()
+
+
+def test_a_lost_database_costs_each_job_one_log_line_not_a_traceback(tmp_path, caplog):
+    import logging
+    import socket
+
+    from core.settings import Settings
+    from store import make_engine
+
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # the database is gone
+    (tmp_path / "sources.toml").write_text(
+        '[[sources]]\nname = "s"\nkind = "rss"\nurl = "http://127.0.0.1:9/f.xml"\n', encoding="utf-8"
+    )
+    settings = Settings(data_dir=tmp_path, sources_path=tmp_path / "sources.toml", web_enabled=False)
+    engine = make_engine(f"postgresql://u@127.0.0.1:{port}/db", connect_timeout_s=1)
+    scheduler = build_scheduler(settings, engine)
+
+    with caplog.at_level(logging.ERROR, logger="xznews.daemon"):
+        for job_id in ("ingest:s", "digest:dispatch"):
+            job = scheduler.get_job(job_id)
+            job.func(*job.args)
+
+    failures = [r for r in caplog.records if r.name == "xznews.daemon"]
+    assert [r.getMessage().split(" reason=")[0] for r in failures] == [
+        "job failed job=ingest:s",
+        "job failed job=digest:dispatch",
+    ]
+    assert all("database unavailable" in r.getMessage() and r.exc_info is None for r in failures)
+    engine.dispose()

@@ -24,7 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from core.settings import Settings
-from store import job_lock
+from store import DatabaseUnavailableError, database_errors, job_lock
 from xznews.lifecycle import wait_for_stop
 
 if TYPE_CHECKING:
@@ -48,18 +48,28 @@ def pool_size(ingest_threads: int = INGEST_THREADS) -> int:
     return ingest_threads + DISPATCH_THREADS + 3
 
 
+def _survive(name: str, fn: Callable[[], Any]) -> None:
+    """Run one job; a failing job must never stop the daemon, and the next run tries again.
+
+    A database outage is one line per job, not a traceback every tick until it is back."""
+    try:
+        with database_errors():
+            fn()
+    except DatabaseUnavailableError as exc:
+        log.error("job failed job=%s reason=%s", name, exc)
+    except Exception:
+        log.exception("job failed job=%s", name)
+
+
 def _guarded(engine: Engine, name: str, fn: Callable[[], Any]) -> Callable[[], None]:
-    def run() -> None:
+    def locked() -> None:
         with job_lock(engine, name) as held:
             if not held:
                 log.info("job skipped job=%s reason=another replica holds its lock", name)
                 return
-            try:
-                fn()
-            except Exception:  # a failing job must never stop the daemon; the next run tries again
-                log.exception("job failed job=%s", name)
+            fn()
 
-    return run
+    return lambda: _survive(name, locked)
 
 
 def build_scheduler(
@@ -92,10 +102,12 @@ def build_scheduler(
 
     def ingest(name: str) -> None:
         # run_ingest takes the source's job lock itself (so does a one-shot `xznews ingest`).
-        try:
-            run_ingest(settings, engine, [name], only_due=True, fetcher=fetcher, index=index, lexicon=lexicon)
-        except Exception:  # a failing job must never stop the daemon; the next run tries again
-            log.exception("job failed job=ingest:%s", name)
+        _survive(
+            f"ingest:{name}",
+            lambda: run_ingest(
+                settings, engine, [name], only_due=True, fetcher=fetcher, index=index, lexicon=lexicon
+            ),
+        )
 
     # First runs spread over STAGGER_S, or a quarter of the shortest interval if that is less.
     spread = min([stagger_s] + [s.interval_minutes * 15 for s in sources])
