@@ -28,7 +28,7 @@ import httpx
 
 from core.errors import PermanentError, TransientError, XznewsError
 from core.masking import mask_url
-from ingest.fetch import check_public_url
+from ingest.fetch import FetchError, check_public_url
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def check_webhook(bot: BotSpec, allow_private: bool = False) -> None:
     make the service post into its own network). Checked at subscribe time and again before every post."""
     try:
         check_public_url(bot.url, allow_private=allow_private)
-    except Exception as exc:  # noqa: BLE001 - whatever the check raises, the message says why
+    except FetchError as exc:  # unresolvable, not http(s), or a non-public address: the message says which
         raise BotSpecError(f"bot webhook {bot.label} refused: {exc}") from None
 
 

@@ -55,7 +55,10 @@ class FetchSettings(_Strict):
     per_host_delay_s: float = Field(1.0, ge=0)
     retries: int = Field(3, ge=0, le=10)
     backoff_s: float = Field(2.0, ge=0)
-    max_retry_after_s: float = Field(300.0, ge=0)
+    # A Retry-After above this is not slept through: the host is deferred (skipped until then).
+    max_retry_after_s: float = Field(30.0, ge=0)
+    # Whole-fetch deadline (connect, redirects, retries, body): per-read timeouts alone never end a trickle.
+    deadline_s: float = Field(120.0, gt=0)
     max_redirects: int = Field(5, ge=0, le=20)
     respect_robots: bool = True
     allow_private_addresses: bool = False

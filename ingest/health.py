@@ -18,6 +18,7 @@ from store import Source
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=24)
+MAX_RETRY_AFTER = timedelta(days=7)  # a Retry-After beyond this is taken as this
 _MAX_ERROR_CHARS = 2000
 
 
@@ -49,15 +50,21 @@ def record_run(
     new: int,
     error: str | None,
     now: datetime,
+    retry_at: datetime | None = None,
+    not_modified: bool = False,
 ) -> None:
-    """Store the outcome of one run of `source` on its Source row (the caller commits)."""
+    """Store the outcome of one run of `source` on its Source row (the caller commits).
+
+    `retry_at`: the site asked (Retry-After) not to be read before then; it becomes the next try.
+    `not_modified`: the listing answered 304, so its item count is the one read last time."""
     row = get_source_row(session, source)
     row.last_run_at = now
     if ok:
         row.last_success_at = now
         row.consecutive_failures = 0
         row.last_error = None
-        row.last_items = items
+        if not not_modified:
+            row.last_items = items
         row.last_new = new
         if new > 0:
             row.last_new_at = now
@@ -66,6 +73,8 @@ def record_run(
         row.consecutive_failures += 1
         row.last_error = (error or "unknown error")[:_MAX_ERROR_CHARS]
         row.next_try_at = now + backoff_delay(source, row.consecutive_failures)
+        if retry_at is not None:
+            row.next_try_at = min(retry_at, now + MAX_RETRY_AFTER)
         log.warning(
             "source failed source=%s failures=%d next_try_at=%s error=%s",
             source.name, row.consecutive_failures, row.next_try_at.isoformat(), row.last_error,

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from core.resources import seeds_dir
 from ingest.classify import classify
 from ingest.dedupe import DedupeIndex
-from ingest.extract import split_seed_document
+from ingest.extract import SeedArticle, split_seed_document
 from ingest.pipeline import classified_article
 from ingest.projects import record_article_projects
 from store import Article, dedupe_session
@@ -43,26 +44,36 @@ def load_seeds(
     for path in sorted(seeds_dir.glob("*.txt")):
         result.files += 1
         for seed in split_seed_document(path.read_text(encoding="utf-8")):
-            ref = seed_ref(path, seed.index)
-            with dedupe_session(engine) as session:
-                if session.exec(select(Article.id).where(Article.seed_ref == ref)).first() is not None:
-                    result.already += 1
-                    continue
-                body = "\n".join(seed.paragraphs)
-                article = classified_article(
-                    classify(seed.title, body, home=True),  # the seeds all come from Xuzhou outlets
-                    source_name="seed",
-                    site="seed",
-                    title=seed.title,
-                    body=body,
-                    is_seed=True,
-                    seed_ref=ref,
-                    alertable=False,
-                )
-                index.store_article(session, article, seed.paragraphs)
-                article.alertable = False  # seeds are history, never news
-                session.add(article)
-                record_article_projects(session, article)
+            if _store_seed(engine, index, seed_ref(path, seed.index), seed):
                 result.added += 1
-                log.info("seed stored ref=%s title=%s", ref, seed.title)
+            else:
+                result.already += 1
     return result
+
+
+def _store_seed(engine: Engine, index: DedupeIndex, ref: str, seed: SeedArticle) -> bool:
+    """Store one seed article unless it is stored already; False when it was (by us or a process beside us)."""
+    try:
+        with dedupe_session(engine) as session:
+            if session.exec(select(Article.id).where(Article.seed_ref == ref)).first() is not None:
+                return False
+            body = "\n".join(seed.paragraphs)
+            article = classified_article(
+                classify(seed.title, body, home=True),  # the seeds all come from Xuzhou outlets
+                source_name="seed",
+                site="seed",
+                title=seed.title,
+                body=body,
+                is_seed=True,
+                seed_ref=ref,
+                alertable=False,
+            )
+            index.store_article(session, article, seed.paragraphs)
+            article.alertable = False  # seeds are history, never news
+            session.add(article)
+            record_article_projects(session, article)
+    except IntegrityError:  # two processes loading the seeds of a fresh SQLite file: the other one was first
+        log.info("seed already stored ref=%s", ref)
+        return False
+    log.info("seed stored ref=%s title=%s", ref, seed.title)
+    return True

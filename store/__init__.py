@@ -7,6 +7,8 @@ from core.lazy import exports
 
 _NAMES = {
     "MIGRATIONS": "db",
+    "DatabaseUnavailableError": "db",
+    "database_errors": "db",
     "alembic_config": "db",
     "init_db": "db",
     "make_engine": "db",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,8 +11,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
+
+from core.errors import XznewsError
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -27,7 +31,22 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
+# PostgreSQL: give up connecting after this; end any statement after that; notice a dead peer within about a
+# minute (TCP keepalives) instead of waiting on a socket for ever. A frozen server then costs one error, not hours.
+CONNECT_TIMEOUT_S = 10
+STATEMENT_TIMEOUT_S = 60
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 5,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    statement_timeout_s: float = STATEMENT_TIMEOUT_S,
+) -> Engine:
+    """An engine for `url`. `pool_size`: connections kept for the threads that use it at once (the daemon sizes
+    it from its thread count); job locks never take one (store.locks)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -37,7 +56,41 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    parsed = make_url(url)
+    connect_args = postgres_connect_args(connect_timeout_s, statement_timeout_s)
+    if "options" in parsed.query:  # the URL's own options (e.g. a search_path) are kept beside ours
+        connect_args["options"] = f"{parsed.query['options']} {connect_args['options']}"
+        parsed = parsed.difference_update_query(["options"])
+    return create_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=30,
+        connect_args=connect_args,
+    )
+
+
+def postgres_connect_args(connect_timeout_s: float, statement_timeout_s: float) -> dict[str, Any]:
+    return {
+        "connect_timeout": max(1, round(connect_timeout_s)),
+        "options": f"-c statement_timeout={round(statement_timeout_s * 1000)}",
+        **_KEEPALIVES,
+    }
+
+
+class DatabaseUnavailableError(XznewsError):
+    """The database could not be reached or failed under us; the message is one line naming the cause."""
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Translate a lost or unreachable database into one DatabaseUnavailableError line (for the CLI's edge)."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise DatabaseUnavailableError(f"database unavailable: {detail[0] if detail else exc}") from None
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -48,8 +101,37 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def init_db(engine: Engine) -> None:
-    """Bring the schema to the newest revision (creates it on first run)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the schema to the newest revision (creates it on first run).
+
+    Processes starting together on a fresh database (two `xznews run`, replicas) take turns: the first migrates,
+    the others find the schema at head. PostgreSQL: an advisory lock; SQLite: a lock file beside the database.
+    """
+    with _migration_lock(engine):
+        command.upgrade(alembic_config(engine), "head")
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "postgresql":
+        from store.locks import lock_connection, lock_key
+
+        with lock_connection(engine) as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("migrate")})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key("migrate")})
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager

@@ -1,17 +1,21 @@
 """Job locks, so that several daemon replicas on one PostgreSQL never run the same job at once.
 
-PostgreSQL: a session-level advisory lock on a key derived from the job name, held on a dedicated connection for
-the job's duration. SQLite is one process's database: a process-local lock is enough there.
+PostgreSQL: a session-level advisory lock on a key derived from the job name, held for the job's duration on a
+connection of its own, outside the engine's pool and in autocommit (no transaction stays open): ten jobs starting
+at once no longer take ten pooled connections and leave none for their own work. SQLite is one process's
+database: a process-local lock is enough there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from store.db import session_scope
@@ -26,17 +30,40 @@ def lock_key(name: str) -> int:
 
 
 @contextmanager
+def lock_connection(engine: Engine) -> Iterator[Connection]:
+    """A fresh autocommit connection to `engine`'s database that is not taken from (or returned to) its pool."""
+    lock_engine = create_engine(
+        engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args=_connect_args(engine)
+    )
+    try:
+        with lock_engine.connect() as conn:
+            yield conn
+    finally:
+        lock_engine.dispose()
+
+
+def _connect_args(engine: Engine) -> dict[str, object]:
+    from store.db import CONNECT_TIMEOUT_S, postgres_connect_args
+
+    # No statement timeout here: pg_advisory_lock in init_db waits for the migrating process as long as it takes.
+    args = postgres_connect_args(CONNECT_TIMEOUT_S, 0)
+    args.pop("options")
+    return args
+
+
+@contextmanager
 def job_lock(engine: Engine, name: str) -> Iterator[bool]:
     """Yields True when this process holds the lock for `name`; False when another holder has it."""
     if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_key(name)}).scalar())
+        key = lock_key(name)
+        with lock_connection(engine) as conn:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
             try:
                 yield got
             finally:
                 if got:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key(name)})
-                conn.commit()
+                    with contextlib.suppress(Exception):  # a lost connection has released it already
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
         return
     with _guard:
         lock = _local_locks.setdefault(name, threading.Lock())

@@ -26,18 +26,21 @@ def test_the_same_story_from_two_sources_at_once_is_new_once(engine, tmp_path, h
         tmp_path,
         _source("one", http_server.url("/feed1.xml")) + _source("two", http_server.url("/feed2.xml")),
     )
-    # Both workers are let into the dedupe check together if nothing serializes them: the barrier waits for
-    # the second one. With the dedupe lock in place the second never arrives while the first is inside, so
-    # the first gives up waiting and goes on alone.
+    # Both workers are let into the dedupe check together if nothing serializes them: the barrier, on the
+    # call the pipeline makes for every article (store_article: check, then insert), waits for the second.
+    # With the dedupe lock in place the second never arrives while the first is inside, so the first gives
+    # up waiting and goes on alone.
     barrier = threading.Barrier(2, timeout=2)
-    original = DedupeIndex.check
+    original = DedupeIndex.store_article
+    arrived: list[str] = []
 
-    def check_together(self, session, **kw):  # type: ignore[no-untyped-def]
+    def store_together(self, session, article, paragraphs):  # type: ignore[no-untyped-def]
+        arrived.append(article.url)
         with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait()
-        return original(self, session, **kw)
+        return original(self, session, article, paragraphs)
 
-    monkeypatch.setattr(DedupeIndex, "check", check_together)
+    monkeypatch.setattr(DedupeIndex, "store_article", store_together)
     threads = [
         threading.Thread(target=run_ingest, args=(settings, engine, [name])) for name in ("one", "two")
     ]
@@ -49,3 +52,4 @@ def test_the_same_story_from_two_sources_at_once_is_new_once(engine, tmp_path, h
     with session_scope(engine) as session:
         verdicts = sorted(a.verdict for a in session.exec(select(Article)))
     assert verdicts == ["duplicate", "new"]
+    assert len(arrived) == 2  # the barrier sat on the path that ran

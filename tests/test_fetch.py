@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
+import socket
 import threading
+import tracemalloc
+import zlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -13,13 +16,16 @@ import pytest
 from core.errors import PermanentError, TransientError
 from core.settings import FetchSettings
 from ingest.fetch.http import (
+    FetchCancelledError,
     Fetcher,
     FetchError,
+    HostDeferredError,
     PermanentFetchError,
     TransientFetchError,
     parse_retry_after,
     resolve_host,
 )
+from ingest.fetch.ssrf import PinnedBackend, PinnedTransport, check_public_url
 from ingest.sources.config import SourceConfig
 from tests.servers import Reply, Request
 
@@ -121,6 +127,26 @@ def test_it_refuses_a_redirect_to_a_foreign_host(http_server):
     assert "evil.example" in str(err.value)
 
 
+class _RoutedBackend(PinnedBackend):
+    """The pinning backend, with the 'internet' routed to 127.0.0.1: what it opens is recorded."""
+
+    def __init__(self, resolve, *, allow_private):  # type: ignore[no-untyped-def]
+        super().__init__(resolve, allow_private=allow_private)
+        self.opened: list[str] = []
+
+    def open(self, ip, port, timeout, local_address, socket_options):  # type: ignore[no-untyped-def]
+        self.opened.append(ip)
+        return super().open("127.0.0.1", port, timeout, local_address, socket_options)
+
+
+def _fetcher_on_public_test_site(resolve, **settings):  # type: ignore[no-untyped-def]
+    backend = _RoutedBackend(resolve, allow_private=False)
+    fetcher = Fetcher(
+        make_settings(allow_private_addresses=False, **settings), transport=PinnedTransport(backend=backend)
+    )
+    return fetcher, backend
+
+
 def test_it_refuses_a_redirect_to_a_private_address_unless_allowed(http_server):
     http_server.add("/go", "", status=302, headers={"Location": "http://10.1.2.3/admin"})
 
@@ -131,10 +157,53 @@ def test_it_refuses_a_redirect_to_a_private_address_unless_allowed(http_server):
         return resolve_host(host, port)
 
     source = source_for(http_server, allowed_hosts=["127.0.0.1", "10.1.2.3"])
-    fetcher = Fetcher(make_settings(allow_private_addresses=False), resolve=resolve)
+    fetcher, backend = _fetcher_on_public_test_site(resolve)
     with fetcher, pytest.raises(PermanentFetchError) as err:
         fetcher.get(http_server.url("/go"), source=source)
     assert "non-public address 10.1.2.3" in str(err.value)
+    assert backend.opened == ["93.184.216.34"]
+
+
+def test_it_connects_to_the_address_it_checked_and_keeps_the_host_name(http_server):
+    http_server.add("/p", "hello")
+    asked: list[str] = []
+
+    def resolve(host: str, port: int):  # type: ignore[no-untyped-def]
+        asked.append(host)
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    # news.invalid resolves nowhere but in our resolver: reaching the server proves the connect used it.
+    with Fetcher(make_settings(), resolve=resolve) as fetcher:
+        response = fetcher.get(f"http://news.invalid:{http_server.port}/p")
+    assert response.content == b"hello"
+    assert http_server.requests[0].headers["Host"] == f"news.invalid:{http_server.port}"
+    assert asked == ["news.invalid"]
+
+
+def test_a_dns_rebinding_answer_never_gets_a_connection(http_server):
+    http_server.add("/p", "secret")
+    answers = [ipaddress.ip_address("93.184.216.34"), ipaddress.ip_address("127.0.0.1")]
+
+    def rebinding(host: str, port: int):  # type: ignore[no-untyped-def]
+        return [answers.pop(0) if len(answers) > 1 else answers[0]]  # public once, then loopback
+
+    fetcher, backend = _fetcher_on_public_test_site(rebinding)
+    with fetcher:
+        check_public_url(f"http://rebind.invalid:{http_server.port}/p", resolve=rebinding)  # says public
+        with pytest.raises(PermanentFetchError, match="non-public address 127.0.0.1"):
+            fetcher.get(f"http://rebind.invalid:{http_server.port}/p")
+    assert backend.opened == [] and http_server.requests == []
+
+
+def test_check_public_url_names_what_it_refuses():
+    with pytest.raises(PermanentFetchError, match="non-public address 127.0.0.1"):
+        check_public_url("http://127.0.0.1:5432/x")
+    with pytest.raises(PermanentFetchError, match="non-public address 10.0.0.1"):
+        check_public_url("https://hook.invalid/x", resolve=lambda h, p: [ipaddress.ip_address("10.0.0.1")])
+    with pytest.raises(PermanentFetchError, match="not an http"):
+        check_public_url("ftp://example.org/")
+    check_public_url("http://127.0.0.1:5432/x", allow_private=True)
+    check_public_url("https://hook.invalid/x", resolve=lambda h, p: [ipaddress.ip_address("93.184.216.34")])
 
 
 def test_it_refuses_loopback_addresses_without_connecting(http_server):
@@ -187,13 +256,113 @@ def test_it_honours_retry_after_on_429_then_succeeds(http_server):
     assert sleeper.calls == [7.0]
 
 
-def test_retry_after_is_capped(http_server):
-    replies = [Reply(503, b"", {"Retry-After": "86400"}), Reply(200, b"ok", {})]
-    http_server.routes["/cap"] = lambda req: replies.pop(0)
+def test_a_long_retry_after_defers_the_whole_host_without_sleeping(http_server):
+    http_server.routes["/a"] = lambda req: Reply(429, b"", {"Retry-After": "86400"})
+    http_server.add("/b", "fine")
     sleeper = Sleeper()
     with Fetcher(make_settings(max_retry_after_s=30), sleep=sleeper) as fetcher:
-        fetcher.get(http_server.url("/cap"))
-    assert sleeper.calls == [30.0]
+        with pytest.raises(HostDeferredError) as err:
+            fetcher.get(http_server.url("/a"))
+        assert err.value.retry_after_s == 86400 and err.value.transient
+        with pytest.raises(HostDeferredError):  # the host is not asked again in this pass
+            fetcher.get(http_server.url("/b"))
+    assert sleeper.calls == []
+    assert [r.path for r in http_server.requests] == ["/a"]
+
+
+class TrickleServer:
+    """Answers every request with a chunked body that never ends, one byte per chunk (or, `silent`, one chunk
+    and then nothing: the client's read blocks)."""
+
+    def __init__(self, *, silent: bool = False) -> None:
+        self.silent = silent
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.started = threading.Event()
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n")
+            try:
+                while not self.stop.is_set():
+                    conn.sendall(b"1\r\nx\r\n")
+                    self.started.set()
+                    if self.silent:
+                        self.stop.wait()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+def test_a_body_that_trickles_ends_at_the_whole_request_deadline():
+    server = TrickleServer()
+    ticks = iter(range(10**9))  # a clock that moves one second per look: the trickle outlives any deadline
+    try:
+        fetcher = Fetcher(
+            make_settings(deadline_s=30, max_bytes=200_000, retries=0), clock=lambda: float(next(ticks))
+        )
+        with fetcher, pytest.raises(TransientFetchError, match="deadline of 30s exceeded"):
+            fetcher.get(f"http://127.0.0.1:{server.port}/slow")
+    finally:
+        server.close()
+
+
+def test_cancel_stops_a_fetch_blocked_in_a_read():
+    server = TrickleServer(silent=True)
+    outcome: list[BaseException] = []
+    fetcher = Fetcher(make_settings(max_bytes=10**9, retries=0, read_timeout_s=600))
+
+    def fetch() -> None:
+        try:
+            fetcher.get(f"http://127.0.0.1:{server.port}/slow")
+        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
+            outcome.append(exc)
+
+    thread = threading.Thread(target=fetch)
+    thread.start()
+    try:
+        server.started.wait(10)
+        fetcher.cancel()
+        thread.join(10)  # a bound for a broken build, not a timing assertion
+    finally:
+        server.close()
+        fetcher.close()
+    assert [type(e) for e in outcome] == [FetchCancelledError]
+    with pytest.raises(FetchCancelledError):
+        fetcher.get("http://127.0.0.1:9/")
+
+
+def test_a_gzip_bomb_is_inflated_incrementally_against_the_cap(http_server):
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    bomb = b"".join(packer.compress(zeros) for _ in range(64)) + packer.flush()  # 64 MiB in ~64 KiB
+    http_server.add("/bomb", bomb, headers={"Content-Encoding": "gzip"})
+    with Fetcher(make_settings(max_bytes=1 << 20)) as fetcher:
+        tracemalloc.start()
+        try:
+            with pytest.raises(PermanentFetchError, match="exceeds"):
+                fetcher.get(http_server.url("/bomb"))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 8 << 20, f"peak {peak >> 20} MiB"
+
+
+def test_deflate_bodies_with_or_without_the_zlib_header_are_decoded(http_server):
+    text = "徐州".encode() * 1000
+    raw = zlib.compressobj(6, zlib.DEFLATED, -15)
+    http_server.add("/z", zlib.compress(text), headers={"Content-Encoding": "deflate"})
+    http_server.add("/raw", raw.compress(text) + raw.flush(), headers={"Content-Encoding": "deflate"})
+    with Fetcher(make_settings()) as fetcher:
+        assert fetcher.get(http_server.url("/z")).content == text
+        assert fetcher.get(http_server.url("/raw")).content == text
 
 
 def test_it_retries_a_500_with_backoff_then_succeeds(http_server):
@@ -344,3 +513,16 @@ def test_a_host_gets_no_more_simultaneous_requests_than_allowed(http_server):
             worker.join(10)
         assert gate._slots.acquire(blocking=False)
         gate._slots.release()
+
+
+def test_a_long_lived_fetcher_reads_robots_txt_again_after_a_day(http_server):
+    http_server.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    http_server.add("/public", "ok")
+    now = [0.0]
+    with Fetcher(make_settings(respect_robots=True, deadline_s=10**9), clock=lambda: now[0]) as fetcher:
+        fetcher.get(http_server.url("/public"))
+        now[0] += 3600
+        fetcher.get(http_server.url("/public"))
+        now[0] += 24 * 3600
+        fetcher.get(http_server.url("/public"))
+    assert [r.path for r in http_server.requests].count("/robots.txt") == 2

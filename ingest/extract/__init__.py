@@ -9,6 +9,8 @@ _NAMES = {
     "decode_html": "charset",
     "date_from_url": "pubtime",
     "split_seed_document": "split",
+    "SeedArticle": "split",
+    "MAX_PARTS": "split",
     "is_furniture": "boilerplate",
     "is_footer_start": "boilerplate",
     "is_tail_start": "boilerplate",

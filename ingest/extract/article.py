@@ -23,6 +23,7 @@ from ingest.extract.clean import (
     split_metadata_lines,
 )
 from ingest.extract.density import best_container, container_blocks, is_content_block
+from ingest.extract.split import MAX_PARTS
 from ingest.normalize import matching_key
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def extract_articles(
         if len(regions) < 2:
             extracted = _extract_one(ctx, list_date)
             return [extracted if policy is None else with_second_opinion(ctx, extracted, policy)]
-        return [_extract_region(ctx, region, list_date) for region in regions]
+        return [_extract_region(ctx, region, list_date) for region in regions[:MAX_PARTS]]
     except Exception:  # noqa: BLE001 - a bad page must never stop a run
         logger.exception("extraction failed url=%s", url)
         return [

@@ -28,6 +28,9 @@ _MAX_HEADLINE = 40
 _MAX_HEADLINE_LINES = 3
 _MIN_PREAMBLE_CHARS = 100  # text before the first heading becomes an article only if it is this substantial
 _TITLE_SEARCH_LINES = 5
+# Articles taken from one document or page at most: a newspaper page holds a dozen; thousands of markers are
+# an attack or a broken page, and splitting them all costs seconds and floods the store.
+MAX_PARTS = 50
 
 
 @dataclass
@@ -43,6 +46,9 @@ def split_seed_document(text: str) -> list[SeedArticle]:
     if not lines:
         return []
     segments = _segments(lines)
+    if len(segments) > MAX_PARTS:
+        logger.warning("document holds %d articles; only the first %d are kept", len(segments), MAX_PARTS)
+        segments = segments[:MAX_PARTS]
     articles: list[SeedArticle] = []
     for title, body in segments:
         paragraphs = clean_paragraphs([_SUBHEADING_RE.sub("", line) for line in body])

@@ -109,32 +109,10 @@ def host_twins(host: str) -> list[str]:
     return [host, twin]
 
 
-class UnsafeURLError(ValueError):
-    """A URL we will not connect to: not http(s), unresolvable, or resolving to a non-public address."""
+def part_url(url: str, n: int) -> str:
+    """The URL of the n-th article (1-based) of a page that holds several: `url#n`.
 
-
-def check_public_url(url: str, allow_private: bool = False) -> list[str]:
-    """Resolve `url`'s host; refuse it unless every address is public (no loopback, private, link-local,
-    reserved or multicast; IPv4-mapped IPv6 judged as IPv4). Returns the addresses, for a caller that pins."""
-    import ipaddress
-    import socket
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeURLError(f"{url!r} is not an http(s) URL")
-    host = parts.hostname
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (OSError, ValueError) as exc:
-        raise UnsafeURLError(f"host {host} does not resolve ({exc})") from None
-    addresses = []
-    for info in infos:
-        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        shown = ip
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if not allow_private and (not ip.is_global or ip.is_multicast):
-            raise UnsafeURLError(f"host {host} resolves to the non-public address {shown}")
-        addresses.append(str(shown))
-    return addresses
+    canonical_url() drops fragments, so a part's canonical URL is built here, from the page's: each part is its
+    own article, and `url#1` stored means the page has been seen.
+    """
+    return f"{canonical_url(url)}#{n}"

@@ -5,6 +5,8 @@ from core.lazy import exports
 _NAMES = {
     "ArticleRef": "base",
     "list_articles": "base",
+    "Listing": "base",
+    "read_listing": "base",
     "KINDS": "config",
     "SourceConfig": "config",
     "load_sources": "config",

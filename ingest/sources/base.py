@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +21,6 @@ from ingest.fetch import absolute_url, canonical_url, host_allowed, host_of
 from ingest.sources.config import SourceConfig
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from ingest.fetch import Fetcher, Response
 
 log = logging.getLogger(__name__)
@@ -34,17 +34,103 @@ class ArticleRef:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# Links read from one listing at most: a page of 100,000 links is an attack or a sitemap, not a column.
+MAX_LINKS_PER_LISTING = 2000
+
+Seen = Callable[[list[str]], set[str]]  # canonical URLs → the ones already stored
+
+
+@dataclass
+class Listing:
+    refs: list[ArticleRef]  # unseen (when a `seen` check was given), newest first, at most max_items
+    listed: int = 0  # distinct links on the listing, before dropping seen ones
+    more: bool = False  # unseen links were cut by max_items: a backlog remains
+    not_modified: bool = False  # the first listing page answered 304: nothing changed since it was read
+
+
+class _Unchanged(Exception):
+    """Internal: the first listing page was not modified."""
+
+
+class _ConditionalFirstPage:
+    """The fetcher, except that the source's own listing URL is fetched conditionally (ETag/Last-Modified)."""
+
+    def __init__(self, fetcher: Fetcher, url: str) -> None:
+        self._fetcher, self._url = fetcher, url
+
+    def get(self, url: str, **kw: Any) -> Response:
+        if url != self._url:
+            return self._fetcher.get(url, **kw)
+        response = self._fetcher.get(url, conditional=True, **kw)
+        if response.not_modified:
+            raise _Unchanged
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fetcher, name)
+
+
 def list_articles(source: SourceConfig, fetcher: Fetcher, *, now: datetime | None = None) -> list[ArticleRef]:
     """The article links a source lists now: canonical, inside its allowed hosts, matching its title filter,
     de-duplicated, newest first, at most `max_items`. Raises FetchError when the listing itself is dead."""
+    return read_listing(source, fetcher, now=now).refs
+
+
+def read_listing(
+    source: SourceConfig,
+    fetcher: Fetcher,
+    *,
+    seen: Seen | None = None,
+    conditional: bool = False,
+    now: datetime | None = None,
+) -> Listing:
+    """Like list_articles, but seen URLs are dropped *before* the cut to `max_items`, so a backlog is caught up
+    over the next passes; while even the oldest link read is unseen, the listing is read deeper (up to
+    `max_backlog_pages` pages), since a source that was down or backed off has more news than one page holds.
+    With `conditional`, an unchanged first page (HTTP 304) ends the listing at once."""
     adapter = _adapter(source.kind)
-    raw = adapter(source, fetcher, now=now)
-    return finish_refs(source, raw)
+    pages = source.max_pages
+    reader: Any = _ConditionalFirstPage(fetcher, source.url) if conditional else fetcher
+    previous = -1
+    while True:
+        try:
+            raw = adapter(replace(source, max_pages=pages), reader, now=now)[:MAX_LINKS_PER_LISTING]
+        except _Unchanged:
+            return Listing([], not_modified=True)
+        reader = fetcher  # deeper reads must see the first page again, not a 304
+        refs = finish_refs(source, raw, cut=False)  # newest first
+        known = seen([r.url for r in refs]) if seen is not None and refs else set()
+        unseen = [r for r in refs if r.url not in known]
+        deeper = (
+            seen is not None
+            and _pages(source)
+            and bool(refs)
+            and refs[-1].url not in known  # even the oldest link read is news: there may be more below
+            and len(unseen) < source.max_items
+            and len(refs) > previous  # the adapter pages at all (a feed gives the same items again)
+            and pages < max(source.max_pages, source.max_backlog_pages)
+        )
+        if not deeper:
+            return Listing(unseen[: source.max_items], len(refs), len(unseen) > source.max_items)
+        log.info("listing deeper source=%s pages=%d unseen=%d", source.name, pages * 2, len(unseen))
+        previous = len(refs)
+        pages = min(pages * 2, max(source.max_pages, source.max_backlog_pages))
 
 
-def finish_refs(source: SourceConfig, raw: list[ArticleRef]) -> list[ArticleRef]:
+def _pages(source: SourceConfig) -> bool:
+    """Whether more listing pages exist to read for this source (a feed is one document)."""
+    return source.kind in ("hanweb", "epoint", "trs") or (
+        source.kind == "listpage" and bool(source.options.get("page_url"))
+    )
+
+
+def _aliases(source: SourceConfig) -> dict[str, str] | None:
+    return source.options.get("host_aliases")
+
+
+def finish_refs(source: SourceConfig, raw: list[ArticleRef], *, cut: bool = True) -> list[ArticleRef]:
     pattern = source.title_pattern
-    aliases = source.options.get("host_aliases")
+    aliases = _aliases(source)
     seen: set[str] = set()
     refs: list[ArticleRef] = []
     for ref in raw:
@@ -61,7 +147,7 @@ def finish_refs(source: SourceConfig, raw: list[ArticleRef]) -> list[ArticleRef]
         refs.append(ref)
     # Stable sort: list order breaks ties and undated items keep their place after the dated ones.
     refs.sort(key=lambda r: r.published_at.timestamp() if r.published_at else float("-inf"), reverse=True)
-    return refs[: source.max_items]
+    return refs[: source.max_items] if cut else refs
 
 
 _ADAPTERS = {
@@ -108,7 +194,13 @@ def parse_html(text: str, base_url: str) -> lxml.html.HtmlElement:
 
 
 def select(root: Any, selector: str) -> list[Any]:
-    return CSSSelector(selector)(root)
+    """The elements matching a CSS selector, at most MAX_LINKS_PER_LISTING: every adapter's loop is bounded."""
+    return _compiled(selector)(root)[:MAX_LINKS_PER_LISTING]
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(selector: str) -> CSSSelector:
+    return CSSSelector(selector)
 
 
 def element_text(element: Any) -> str:

@@ -28,6 +28,8 @@ class SourceConfig:
     robots: bool = True
     max_pages: int = 1  # listing pages per run
     max_items: int = 50
+    # How deep a listing may be read to catch up a backlog (while even its oldest link is unseen).
+    max_backlog_pages: int = 5
     min_xuzhou: float = 0.0  # relevance gates on the classifier's 0..1 scores
     min_development: float = 0.0
     # A Xuzhou outlet: its "我市/全市/本报讯" mean Xuzhou, so the classifier counts them toward the Xuzhou score.
@@ -58,6 +60,7 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "robots": (bool, False),
     "max_pages": (int, False),
     "max_items": (int, False),
+    "max_backlog_pages": (int, False),
     "min_xuzhou": ((int, float), False),
     "min_development": ((int, float), False),
     "home": (bool, False),
@@ -67,7 +70,7 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
 }
 # Keys a [defaults] table may set for every source.
 _DEFAULTABLE = {
-    "interval_minutes", "enabled", "robots", "max_pages", "max_items", "min_xuzhou", "min_development",
+    "interval_minutes", "enabled", "robots", "max_pages", "max_items", "max_backlog_pages", "min_xuzhou", "min_development",
     "home",
 }  # fmt: skip
 
@@ -133,7 +136,7 @@ def _parse_entry(path: Path, where: str, entry: dict[str, Any]) -> SourceConfig:
         raise ConfigError(path, f"{where}.url", f"not an absolute http(s) URL: {url!r}")
     if "{" in url and entry["kind"] != "epaper":
         raise ConfigError(path, f"{where}.url", "date templates ({date:…}) are only for kind = 'epaper'")
-    for key in ("interval_minutes", "max_pages", "max_items"):
+    for key in ("interval_minutes", "max_pages", "max_items", "max_backlog_pages"):
         if key in entry and entry[key] < 1:
             raise ConfigError(path, f"{where}.{key}", "must be at least 1")
     for key in ("min_xuzhou", "min_development"):

@@ -27,17 +27,20 @@ def register(app: typer.Typer) -> None:
 def run() -> None:
     """Run the daemon: ingest every source on its interval and send digests when they are due.
 
-    Stops cleanly on SIGTERM or Ctrl-C, letting the jobs in progress finish.
+    Stops cleanly on SIGTERM or Ctrl-C: fetches in flight are cancelled and the jobs end at their next step.
     """
     from ingest.seeds import load_seeds
     from ingest.sources import load_sources
-    from xznews.daemon import run_daemon
+    from store import database_errors, init_db, make_engine
+    from xznews.daemon import pool_size, run_daemon
 
     settings = get_settings()
     load_sources(settings.sources_file)  # a bad sources file is reported before anything else happens
-    engine = get_engine(settings)
-    load_seeds(engine)
-    run_daemon(settings, engine)
+    with database_errors():
+        engine = make_engine(settings.db_url, pool_size=pool_size())
+        init_db(engine)
+        load_seeds(engine)
+        run_daemon(settings, engine)
 
 
 def ingest(
@@ -46,16 +49,20 @@ def ingest(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line per source.")] = False,
 ) -> None:
-    """Run one ingest pass over the configured sources (config/sources.toml) and exit."""
+    """Run one ingest pass over the configured sources (config/sources.toml) and exit.
+
+    A source that the daemon (or another `ingest`) is reading right now is skipped: they share its job lock."""
     from ingest.pipeline import run_ingest
     from ingest.seeds import load_seeds
     from ingest.sources import load_sources
+    from store import database_errors
 
     settings = get_settings()
     load_sources(settings.sources_file)  # a bad sources file is reported before anything else happens
-    engine = get_engine(settings)
-    load_seeds(engine)
-    reports = run_ingest(settings, engine, source or None)
+    with database_errors():
+        engine = get_engine(settings)
+        load_seeds(engine)
+        reports = run_ingest(settings, engine, source or None)
     failed = 0
     for r in reports:
         row = {
@@ -67,20 +74,30 @@ def ingest(
             "updates": r.updates,
             "below_gate": r.below_gate,
             "skipped": [{"url": u, "reason": why} for u, why in r.skipped],
+            "failed": [{"url": u, "reason": why} for u, why in r.failed],
             "clusters": dict(r.clusters),
             "error": r.error,
+            "locked": r.locked,
+            "not_modified": r.not_modified,
+            "backlog": r.backlog,
         }
         failed += r.error is not None
         if as_json:
             print_json(row)
-        else:
-            status = f"FAILED: {r.error}" if r.error else "ok"
-            print(
-                f"{r.source}: {status}; listed {r.listed}, fetched {r.fetched}, new {r.new}, "
-                f"duplicates {r.duplicates}, updates {r.updates}, skipped {len(r.skipped)}"
-            )
-            for url, why in r.skipped:
-                print(f"  skipped {url}: {why}")
+            continue
+        if r.locked:
+            print(f"{r.source}: skipped, another process is ingesting it")
+            continue
+        status = f"FAILED: {r.error}" if r.error else ("unchanged" if r.not_modified else "ok")
+        print(
+            f"{r.source}: {status}; listed {r.listed}, fetched {r.fetched}, new {r.new}, "
+            f"duplicates {r.duplicates}, updates {r.updates}, skipped {len(r.skipped)}, failed {len(r.failed)}"
+            + (", more left for the next pass" if r.backlog else "")
+        )
+        for url, why in r.skipped:
+            print(f"  skipped {url}: {why}")
+        for url, why in r.failed:
+            print(f"  failed {url}: {why} (tried again next pass)")
     if reports and failed == len(reports):
         raise typer.Exit(1)
 
@@ -90,8 +107,10 @@ def seeds_load(
 ) -> None:
     """Split, clean and store the seed documents in seeds/ (loading twice adds nothing)."""
     from ingest.seeds import load_seeds
+    from store import database_errors
 
-    result = load_seeds(get_engine())
+    with database_errors():
+        result = load_seeds(get_engine())
     if as_json:
         print_json({"files": result.files, "added": result.added, "already": result.already})
     else:
