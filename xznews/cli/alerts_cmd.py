@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlmodel import Session, col, select
 
-from alerts import schedule, subscribers
-from alerts.digest import describe
-from alerts.dispatch import compose_for, dispatch_due
-from alerts.query import Or, QueryError, parse_query
-from alerts.render import render_digest
-from alerts.status import collect_status
-from alerts.subscriptions import SubscriptionSpec, check_keywords, create_subscription
 from core.errors import XznewsError
-from store import Subscriber, Subscription, session_scope, utcnow
 from xznews.cli.common import get_engine, get_settings, print_json
+
+if TYPE_CHECKING:  # imported where used: `xznews status` and `--help` must not load dispatch, query and jieba
+    from sqlmodel import Session
+
+    from store import Subscription
 
 watch_app = typer.Typer(help="Watched keywords of a subscription: add, remove, list.", no_args_is_help=True)
 digest_app = typer.Typer(
@@ -80,6 +76,11 @@ def subscribe(
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Subscribe EMAIL to a digest; prints the subscription id and the unsubscribe link."""
+    from alerts import schedule, subscribers
+    from alerts.digest import describe
+    from alerts.subscriptions import SubscriptionSpec, check_keywords, create_subscription
+    from store import session_scope
+
     settings = get_settings()
     try:
         day = schedule.parse_weekday(weekday)
@@ -140,6 +141,9 @@ def unsubscribe(
     ],
 ) -> None:
     """Unsubscribe by token (from the link in every mail) or by email address."""
+    from alerts import subscribers
+    from store import session_scope
+
     engine = get_engine()
     try:
         with session_scope(engine) as session:
@@ -157,6 +161,9 @@ def unsubscribe(
 
 def confirm_cmd(token: Annotated[str, typer.Argument(help="The token from the confirmation link.")]) -> None:
     """Confirm a subscription (double opt-in)."""
+    from alerts import subscribers
+    from store import session_scope
+
     engine = get_engine()
     with session_scope(engine) as session:
         subscriber = subscribers.confirm(session, token)
@@ -171,6 +178,8 @@ def confirm_cmd(token: Annotated[str, typer.Argument(help="The token from the co
 
 def _alternatives(query: str) -> list[str]:
     """The top-level OR alternatives of a query, each in its canonical form (`徐工 -招聘 | XCMG` → 2)."""
+    from alerts.query import Or, QueryError, parse_query
+
     if not query.strip():
         return []
     try:
@@ -181,6 +190,8 @@ def _alternatives(query: str) -> list[str]:
 
 
 def _load_sub(session: Session, sub_id: int) -> Subscription:
+    from store import Subscription
+
     sub = session.get(Subscription, sub_id)
     if sub is None:
         raise _fail(f"no subscription {sub_id}")
@@ -197,6 +208,9 @@ def watch_add(
     ],
 ) -> None:
     """Add watched keywords to a subscription (OR-ed with what it watches)."""
+    from alerts.subscriptions import check_keywords
+    from store import session_scope
+
     with session_scope(get_engine()) as session:
         sub = _load_sub(session, subscription_id)
         alternatives = _alternatives(sub.keywords or "") + [a for t in terms for a in _alternatives(t)]
@@ -212,6 +226,9 @@ def watch_remove(
     terms: Annotated[list[str], typer.Argument(help="Alternatives to remove, as listed by `watch list`.")],
 ) -> None:
     """Remove watched keywords (whole OR alternatives) from a subscription."""
+    from alerts.subscriptions import check_keywords
+    from store import session_scope
+
     with session_scope(get_engine()) as session:
         sub = _load_sub(session, subscription_id)
         drop = {a for t in terms for a in _alternatives(t)}
@@ -225,6 +242,11 @@ def watch_list(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List subscriptions with what they watch."""
+    from sqlmodel import Session, col, select
+
+    from alerts import schedule, subscribers
+    from store import Subscriber, Subscription
+
     with Session(get_engine()) as session:
         stmt = select(Subscription, Subscriber).join(
             Subscriber, col(Subscriber.id) == col(Subscription.subscriber_id)
@@ -271,6 +293,8 @@ def digest_send(
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Send every digest that is due (and retries that are due); record each delivery."""
+    from alerts.dispatch import dispatch_due
+
     settings = get_settings()
     report = dispatch_due(get_engine(settings), settings, _parse_time(now, settings.timezone))
     if json_out:
@@ -296,6 +320,13 @@ def digest_preview(
     out: Annotated[Path, typer.Option(help="Where to write the HTML part.")] = Path("digest-preview.html"),
 ) -> None:
     """Render a digest without sending or recording it: HTML to a file, the text part to the terminal."""
+    from sqlmodel import Session, col, select
+
+    from alerts import schedule, subscribers
+    from alerts.dispatch import compose_for
+    from alerts.render import render_digest
+    from store import Subscription, utcnow
+
     settings = get_settings()
     try:
         address = subscribers.validate_email(email)
@@ -332,6 +363,8 @@ def status(
     ] = 20,
 ) -> None:
     """Source health, every subscription's last delivery, recent deliveries' states, and articles by verdict."""
+    from alerts.status import collect_status
+
     data = collect_status(get_engine(), history=history)
     if json_out:
         print_json(data)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ingest.classify import Classification, Lexicon, LexiconError, classify, load_lexicon
+if TYPE_CHECKING:  # imported where used: only `classify` may load the lexicon and the tokenizer
+    from ingest.classify import Classification, Lexicon
 
 
 class InputError(Exception):
@@ -37,6 +38,8 @@ def classify_command(
     ] = None,
 ) -> None:
     """Classify articles into the 343 clusters, with the terms that decided it."""
+    from ingest.classify import LexiconError, classify, load_lexicon
+
     if not files and jsonl is None:
         raise typer.BadParameter("give FILE... or --jsonl FILE")
     try:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ingest.extract import Extracted, extract_article
+if TYPE_CHECKING:  # imported where used: other commands must not load lxml
+    from ingest.extract import Extracted
 
 
 class InputError(Exception):
@@ -45,6 +46,8 @@ def extract(
 
 
 def _extract_one(item: str, url: str | None) -> dict[str, Any]:
+    from ingest.extract import extract_article
+
     try:
         if _is_url(item):
             data, final_url, charset = _fetch(item)
