@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from ingest.sources.config import SourceConfig
-from store.models import Source
+from ingest.sources import SourceConfig
+from store import Source
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=24)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -41,6 +44,8 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -49,7 +54,32 @@ def alembic_config(engine: Engine) -> Config:
 
 def init_db(engine: Engine) -> None:
     """Bring the schema to the newest revision (creates it on first run)."""
+    if _is_at_head(engine):  # every command starts here: skip loading Alembic (~0.2 s) when nothing is to do
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
+
+
+_REVISION_RE = re.compile(r"^(down_revision|revision)\b[^=]*=\s*['\"]?([\w]+)", re.M)
+
+
+def _heads() -> set[str]:
+    """The revisions no other revision builds on, read from the migration files (as Alembic does)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for kind, value in _REVISION_RE.findall(path.read_text(encoding="utf-8")):
+            (revisions if kind == "revision" else parents).add(value)
+    return revisions - parents
+
+
+def _is_at_head(engine: Engine) -> bool:
+    try:
+        with engine.connect() as conn:
+            stored = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    except DBAPIError:  # no schema yet
+        return False
+    return bool(stored) and stored == _heads()
 
 
 @contextmanager

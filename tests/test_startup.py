@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from store import init_db, make_engine
+
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("jieba", "ingest.classify.lexicon", "alerts.dispatch", "alerts.query", "lxml")
+HEAVY = ("jieba", "ingest.classify.lexicon", "alerts.dispatch", "alerts.query", "lxml", "alembic")
 
 # Runs the real CLI entry point in a fresh interpreter, then reports which heavy modules it loaded.
 _PROBE = """
@@ -28,7 +30,11 @@ print("\\nLOADED=" + json.dumps([m for m in {heavy!r} if m in sys.modules]))
 
 
 def _loaded_modules(tmp_path: Path, *args: str) -> list[str]:
-    env = {**os.environ, "XZNEWS_DATABASE_URL": f"sqlite:///{tmp_path / 'startup.db'}"}
+    url = f"sqlite:///{tmp_path / 'startup.db'}"
+    engine = make_engine(url)
+    init_db(engine)  # a database already at the newest revision: Alembic has nothing to do
+    engine.dispose()
+    env = {**os.environ, "XZNEWS_DATABASE_URL": url}
     env["XZNEWS_DATA_DIR"] = str(tmp_path)
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE.format(heavy=HEAVY), *args],
@@ -45,7 +51,7 @@ def _loaded_modules(tmp_path: Path, *args: str) -> list[str]:
 
 
 @pytest.mark.parametrize("args", [("status",), ("--help",), ("status", "--json")])
-def test_it_starts_commands_that_do_not_classify_without_jieba(tmp_path, args):
+def test_it_starts_commands_that_do_not_classify_without_jieba_or_alembic(tmp_path, args):
     assert _loaded_modules(tmp_path, *args) == []
 
 
@@ -54,3 +60,16 @@ def test_the_probe_sees_jieba_when_a_command_does_classify(tmp_path):
     text = tmp_path / "a.txt"
     text.write_text("徐工集团发布新款起重机\n徐工集团今天在徐州发布了新款起重机。", encoding="utf-8")
     assert "ingest.classify.lexicon" in _loaded_modules(tmp_path, "classify", str(text))
+
+
+def test_a_database_behind_the_newest_revision_is_still_upgraded(tmp_path):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from store import alembic_config
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(alembic_config(engine), "0001")
+    init_db(engine)
+    assert "chunk_hashes" in inspect(engine).get_table_names()
+    engine.dispose()

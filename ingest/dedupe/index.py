@@ -12,8 +12,10 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from sqlalchemy import and_, delete, func, insert, or_, select, tuple_
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, tuple_, union_all
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from store import Article, ChunkHash, LshBand
@@ -32,27 +34,145 @@ class StoredArticle:
     signature: list[int] | None
 
 
-class SignatureCache:
-    """A small LRU of article id → signature, so hot stories are not re-read from the database."""
+K = TypeVar("K")
+V = TypeVar("V")
 
-    def __init__(self, size: int = 20_000) -> None:
+
+class BoundedCache(Generic[K, V]):
+    """A least-recently-used map with at most ``size`` entries: the daemon runs for months."""
+
+    def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[int, StoredArticle] = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
 
-    def get(self, article_id: int) -> StoredArticle | None:
-        item = self._items.get(article_id)
+    def get(self, key: K) -> V | None:
+        item = self._items.get(key)
         if item is not None:
-            self._items.move_to_end(article_id)
+            self._items.move_to_end(key)
         return item
 
-    def put(self, item: StoredArticle) -> None:
-        self._items[item.id] = item
-        self._items.move_to_end(item.id)
+    def set(self, key: K, item: V) -> None:
+        self._items[key] = item
+        self._items.move_to_end(key)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
     def clear(self) -> None:
         self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class SignatureCache(BoundedCache[int, StoredArticle]):
+    """Article id → what a verdict needs of it (signatures never change once stored), so hot stories are not
+    re-read from the database.  20k entries ≈ 30 MB."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        super().__init__(size)
+
+    def put(self, item: StoredArticle) -> None:
+        self.set(item.id, item)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the URL and exact layers found: the earliest article under the URL, and those with the same text."""
+
+    by_url: int | None
+    by_hash: list[tuple[int, str]]  # (id, verdict), oldest first
+
+
+def find_known(session: Session, url: str | None, text_hash: str | None) -> Known:
+    """The URL layer and the exact layer in one query (the article's canonical URL, its text hash)."""
+    conds = []
+    if url:
+        conds += [Article.canonical_url == url, Article.url == url]
+    if text_hash:
+        conds.append(Article.text_hash == text_hash)
+    if not conds:
+        return Known(None, [])
+    stmt = select(Article.id, Article.verdict, Article.canonical_url, Article.url, Article.text_hash)
+    by_url: int | None = None
+    by_hash: list[tuple[int, str]] = []
+    for row in session.execute(stmt.where(or_(*conds)).order_by(Article.id)):
+        if url and url in (row[2], row[3]) and by_url is None:
+            by_url = row[0]
+        if text_hash and row[4] == text_hash:
+            by_hash.append((row[0], row[1]))
+    return Known(by_url, by_hash)
+
+
+def find_candidates(
+    session: Session, bands: Sequence[tuple[int, int]], hashes: Sequence[int]
+) -> tuple[dict[int, int], dict[int, set[int]]]:
+    """The LSH and containment candidates in one query: article id → bands shared, article id → chunks shared."""
+    parts = []
+    if bands:
+        if session.get_bind().dialect.name == "postgresql":  # index probes for a row-value IN list
+            cond = tuple_(LshBand.band, LshBand.hash).in_(list(bands))
+        else:  # SQLite scans the table for a row-value IN, but plans an OR as one B-tree probe per band
+            cond = or_(*(and_(LshBand.band == b, LshBand.hash == h) for b, h in bands))
+        parts.append(select(LshBand.article_id, literal(0).label("kind"), LshBand.hash).where(cond))
+    for chunk in _chunks(list(hashes)):  # one part for a usual text (≤ _CHUNK chunks)
+        parts.append(
+            select(ChunkHash.article_id, literal(1).label("kind"), ChunkHash.hash).where(
+                ChunkHash.hash.in_(chunk)
+            )
+        )
+    band_hits: dict[int, int] = {}
+    chunk_hits: dict[int, set[int]] = {}
+    if not parts:
+        return band_hits, chunk_hits
+    rows = session.execute(union_all(*parts) if len(parts) > 1 else parts[0])
+    for article_id, kind, h in rows:
+        if kind == 0:
+            band_hits[article_id] = band_hits.get(article_id, 0) + 1
+        else:
+            chunk_hits.setdefault(article_id, set()).add(h)
+    return band_hits, chunk_hits
+
+
+def chunk_sets_with_common(
+    session: Session, article_ids: Sequence[int]
+) -> tuple[dict[int, set[int]], set[int]]:
+    """Each article's chunk hashes, and which of them are site boilerplate (found in another story too).
+
+    One query: a hash is boilerplate when some article of another story has it — the same as "found in ≥ 2
+    stories" (see common_chunks), but EXISTS stops at the first such article however common the hash is.
+    """
+    sets: dict[int, set[int]] = {}
+    common: set[int] = set()
+    other = aliased(ChunkHash)
+    other_article = aliased(Article)
+    story = func.coalesce(Article.story_id, -Article.id)
+    elsewhere = (
+        select(literal(1))
+        .select_from(other)
+        .join(other_article, other_article.id == other.article_id)
+        .where(
+            other.hash == ChunkHash.hash, func.coalesce(other_article.story_id, -other_article.id) != story
+        )
+        .exists()
+    )
+    for chunk in _chunks(list(article_ids)):
+        stmt = (
+            select(ChunkHash.article_id, ChunkHash.hash, elsewhere)
+            .join(Article, Article.id == ChunkHash.article_id)
+            .where(ChunkHash.article_id.in_(chunk))
+        )
+        for article_id, h, is_common in session.execute(stmt):
+            sets.setdefault(article_id, set()).add(h)
+            if is_common:
+                common.add(h)
+    return sets, common
+
+
+def bodies_of(session: Session, article_ids: Sequence[int]) -> dict[int, str | None]:
+    out: dict[int, str | None] = {}
+    for chunk in _chunks(list(article_ids)):
+        out.update(session.execute(select(Article.id, Article.body).where(Article.id.in_(chunk))).all())
+    return out
 
 
 def find_by_url(session: Session, url: str) -> int | None:

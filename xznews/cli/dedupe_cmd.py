@@ -82,13 +82,16 @@ def check(
 def rebuild(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Rebuild the dedupe index (LSH bands, paragraph hashes, fingerprints) of the configured database."""
-    from ingest.dedupe import DedupeIndex
-    from store import session_scope
+    """Rebuild the dedupe index (LSH bands, chunk hashes, fingerprints) of the configured database.
+
+    Holds the dedupe lock that ingest takes for each article, so no article is judged while the index is rebuilt.
+    """
+    from ingest.dedupe import rebuild_index
+    from xznews.cli.progress import progress
 
     engine = get_engine()
-    with session_scope(engine) as session:
-        count = DedupeIndex().rebuild(session)
+    with progress("re-indexing", enabled=not as_json, unit="articles") as report:
+        count = rebuild_index(engine, progress=report)
     if as_json:
         print_json({"rebuilt": count})
     else:
