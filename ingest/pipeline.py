@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,7 +49,12 @@ class SourceRunReport:
 
 
 def run_ingest(
-    settings: Settings, engine: Engine, names: list[str] | None = None, *, only_due: bool = False
+    settings: Settings,
+    engine: Engine,
+    names: list[str] | None = None,
+    *,
+    only_due: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> list[SourceRunReport]:
     """One pass over the configured sources (or the named ones).
 
@@ -66,8 +72,13 @@ def run_ingest(
         sources = [s for s in sources if _is_due(engine, s)]
     lexicon = load_lexicon(settings.clusters_file)
     index = DedupeIndex()
+    reports: list[SourceRunReport] = []
     with Fetcher(settings.fetch, engine=engine) as fetcher:
-        return [refresh_source(engine, settings, source, fetcher, index, lexicon) for source in sources]
+        for source in sources:
+            reports.append(refresh_source(engine, settings, source, fetcher, index, lexicon))
+            if progress:  # (sources done, sources): a plain callback, the shell draws the bar
+                progress(len(reports), len(sources))
+    return reports
 
 
 def refresh_source(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,13 +33,21 @@ def seed_ref(path: Path, index: int) -> str:
 
 
 def load_seeds(
-    engine: Engine, seeds_dir: Path | None = None, index: DedupeIndex | None = None
+    engine: Engine,
+    seeds_dir: Path | None = None,
+    index: DedupeIndex | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> SeedLoadResult:
-    """Split, clean, classify and store every seed article not stored yet. Loading twice adds nothing."""
+    """Split, clean, classify and store every seed article not stored yet. Loading twice adds nothing.
+
+    ``progress(files done, files)`` is called after each file."""
     seeds_dir = seeds_dir or SEEDS_DIR
     index = index or DedupeIndex()
     result = SeedLoadResult()
-    for path in sorted(seeds_dir.glob("*.txt")):
+    paths = sorted(seeds_dir.glob("*.txt"))
+    for path in paths:
+        if progress:
+            progress(result.files, len(paths))
         result.files += 1
         for seed in split_seed_document(path.read_text(encoding="utf-8")):
             ref = seed_ref(path, seed.index)
@@ -62,4 +71,6 @@ def load_seeds(
                 session.add(article)
                 result.added += 1
                 log.info("seed stored ref=%s title=%s", ref, seed.title)
+    if progress:
+        progress(result.files, len(paths))
     return result

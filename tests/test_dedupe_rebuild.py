@@ -1,4 +1,4 @@
-"""`dedupe rebuild` builds the index that ingest built, under the lock that ingest takes, with a progress bar."""
+"""`dedupe rebuild` builds the index that ingest built, under the lock that ingest takes; progress bars on a terminal."""
 
 from __future__ import annotations
 
@@ -182,3 +182,17 @@ def test_dedupe_rebuild_shows_a_progress_bar_on_a_terminal_but_not_with_json(tmp
         text=True,
     )
     assert "re-indexing" not in piped.stdout + piped.stderr
+
+
+def test_seeds_load_shows_a_progress_bar_on_a_terminal_but_not_with_json(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "XZNEWS_DATABASE_URL": f"sqlite:///{tmp_path / 'seeds.db'}",
+        "XZNEWS_DATA_DIR": str(tmp_path),
+        "COLUMNS": "120",
+    }
+    files = len(list((ROOT / "seeds").glob("*.txt")))
+    shown = _run_on_a_terminal(["seeds", "load"], env)
+    assert "seeds" in shown and f"{files}/{files}" in shown and "files/s" in shown
+    quiet = _run_on_a_terminal(["seeds", "load", "--json"], env)
+    assert "files/s" not in quiet and '"already"' in quiet
