@@ -14,13 +14,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import and_, delete, func, insert, literal, or_, select, tuple_, union_all
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, tuple_
 from sqlmodel import Session
 
 from store import Article, ChunkHash, LshBand
 
 log = logging.getLogger(__name__)
+MAX_CHUNK_ROWS = 200  # articles a chunk hash brings as candidates (see find_candidates)
 _CHUNK = 500  # bound parameter lists: SQLite allows 32766 variables, PostgreSQL 65535
 
 
@@ -106,26 +106,34 @@ def find_known(session: Session, url: str | None, text_hash: str | None) -> Know
 def find_candidates(
     session: Session, bands: Sequence[tuple[int, int]], hashes: Sequence[int]
 ) -> tuple[dict[int, int], dict[int, set[int]]]:
-    """The LSH and containment candidates in one query: article id → bands shared, article id → chunks shared."""
-    parts = []
+    """The LSH and containment candidates in one query: article id → bands shared, article id → chunks shared.
+
+    Each chunk hash brings at most MAX_CHUNK_ROWS articles (the first in index order, about the oldest): a hash
+    carried by more is site boilerplate (chunk_sets_with_common() says so), and without the cap one boilerplate
+    line would bring back a third of history.  Plain SQL, built by count: this runs once per stored article, and
+    building the same expression tree every time cost more than the query.
+    """
+    params: dict[str, int] = {}
+    parts: list[str] = []
     if bands:
         if session.get_bind().dialect.name == "postgresql":  # index probes for a row-value IN list
-            cond = tuple_(LshBand.band, LshBand.hash).in_(list(bands))
+            cond = "(band, hash) IN (" + ", ".join(f"(:b{i}, :h{i})" for i in range(len(bands))) + ")"
         else:  # SQLite scans the table for a row-value IN, but plans an OR as one B-tree probe per band
-            cond = or_(*(and_(LshBand.band == b, LshBand.hash == h) for b, h in bands))
-        parts.append(select(LshBand.article_id, literal(0).label("kind"), LshBand.hash).where(cond))
-    for chunk in _chunks(list(hashes)):  # one part for a usual text (≤ _CHUNK chunks)
+            cond = " OR ".join(f"(band = :b{i} AND hash = :h{i})" for i in range(len(bands)))
+        parts.append(f"SELECT article_id, 0 AS kind, hash FROM lsh_bands WHERE {cond}")
+        for i, (band, h) in enumerate(bands):
+            params[f"b{i}"], params[f"h{i}"] = band, h
+    for i, h in enumerate(hashes[:_CHUNK]):
         parts.append(
-            select(ChunkHash.article_id, literal(1).label("kind"), ChunkHash.hash).where(
-                ChunkHash.hash.in_(chunk)
-            )
+            f"SELECT * FROM (SELECT article_id, 1 AS kind, hash FROM chunk_hashes WHERE hash = :c{i} "
+            f"LIMIT {MAX_CHUNK_ROWS}) AS c{i}"
         )
+        params[f"c{i}"] = h
     band_hits: dict[int, int] = {}
     chunk_hits: dict[int, set[int]] = {}
     if not parts:
         return band_hits, chunk_hits
-    rows = session.execute(union_all(*parts) if len(parts) > 1 else parts[0])
-    for article_id, kind, h in rows:
+    for article_id, kind, h in session.execute(text(" UNION ALL ".join(parts)), params):
         if kind == 0:
             band_hits[article_id] = band_hits.get(article_id, 0) + 1
         else:
@@ -133,35 +141,30 @@ def find_candidates(
     return band_hits, chunk_hits
 
 
+# A chunk hash is boilerplate when an article of another story has it too.  EXISTS stops at the first such article,
+# however many carry the hash.
+_CHUNK_SETS_SQL = """
+SELECT c.article_id, c.hash, EXISTS (
+    SELECT 1 FROM chunk_hashes o JOIN articles oa ON oa.id = o.article_id
+    WHERE o.hash = c.hash AND COALESCE(oa.story_id, -oa.id) <> COALESCE(a.story_id, -a.id)
+) AS common
+FROM chunk_hashes c JOIN articles a ON a.id = c.article_id
+WHERE c.article_id IN :ids
+"""
+_CHUNK_SETS = text(_CHUNK_SETS_SQL).bindparams(bindparam("ids", expanding=True))
+
+
 def chunk_sets_with_common(
     session: Session, article_ids: Sequence[int]
 ) -> tuple[dict[int, set[int]], set[int]]:
     """Each article's chunk hashes, and which of them are site boilerplate (found in another story too).
 
-    One query: a hash is boilerplate when some article of another story has it — the same as "found in ≥ 2
-    stories" (see common_chunks), but EXISTS stops at the first such article however common the hash is.
+    One query; the same answer as common_chunks() ("found in ≥ 2 stories") for these articles' hashes.
     """
     sets: dict[int, set[int]] = {}
     common: set[int] = set()
-    other = aliased(ChunkHash)
-    other_article = aliased(Article)
-    story = func.coalesce(Article.story_id, -Article.id)
-    elsewhere = (
-        select(literal(1))
-        .select_from(other)
-        .join(other_article, other_article.id == other.article_id)
-        .where(
-            other.hash == ChunkHash.hash, func.coalesce(other_article.story_id, -other_article.id) != story
-        )
-        .exists()
-    )
     for chunk in _chunks(list(article_ids)):
-        stmt = (
-            select(ChunkHash.article_id, ChunkHash.hash, elsewhere)
-            .join(Article, Article.id == ChunkHash.article_id)
-            .where(ChunkHash.article_id.in_(chunk))
-        )
-        for article_id, h, is_common in session.execute(stmt):
+        for article_id, h, is_common in session.execute(_CHUNK_SETS, {"ids": chunk}):
             sets.setdefault(article_id, set()).add(h)
             if is_common:
                 common.add(h)
