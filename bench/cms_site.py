@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -66,6 +68,7 @@ class GenArticle:
     paragraphs: list[str]
     published: datetime
     kind: str  # "original" | "near" | "update"
+    of: int | None = None  # the article a near-duplicate or an update copies
 
 
 def _sentence(rng: random.Random, when: datetime) -> str:
@@ -77,36 +80,40 @@ def _sentence(rng: random.Random, when: datetime) -> str:
         firm2=firms[1],
         thing=rng.choice(_THINGS),
         verb=rng.choice(_VERBS),
-        num=rng.choice(_NUMS),
-        num2=rng.choice(_NUMS),
+        num=rng.choice(_NUMS) if rng.random() < 0.3 else str(rng.randint(2, 980)),
+        num2=str(rng.randint(2, 980)),
         month=rng.randint(2, 11),
     )
 
 
-def generate(
-    n: int, *, columns: int = 5, seed: int = 7, dup_share: float = 0.03, update_share: float = 0.03
-) -> list[GenArticle]:
+def generate(n: int, *, columns: int = 5, seed: int = 7, **kw: float) -> list[GenArticle]:
     """``n`` articles spread over ``columns`` columns, newest last."""
+    return list(iter_articles(n, columns=columns, seed=seed, **kw))
+
+
+def iter_articles(
+    n: int, *, columns: int = 5, seed: int = 7, dup_share: float = 0.03, update_share: float = 0.03
+) -> Iterator[GenArticle]:
+    """The same articles one by one (bounded memory: copies are made of the last 200 only)."""
     rng = random.Random(seed)
     now = datetime.now(UTC).replace(microsecond=0)
-    out: list[GenArticle] = []
+    recent: deque[GenArticle] = deque(maxlen=200)
     for i in range(n):
         when = now - timedelta(minutes=(n - i) * 7)
         column = i % columns
         roll = rng.random()
-        if out and roll < dup_share:
-            base = rng.choice(out[-200:])
-            paras = list(base.paragraphs)
-            j = rng.randrange(len(paras))
-            paras[j] = paras[j][:-1] + "，" + _sentence(rng, when)  # one sentence edited
-            out.append(GenArticle(i, column, base.title, ["（转载）", *paras], when, "near"))
-            continue
-        if out and roll < dup_share + update_share:
-            base = rng.choice(out[-200:])
-            extra = "".join(_sentence(rng, when) for _ in range(3))
-            out.append(
-                GenArticle(i, column, base.title + "（更新）", [*base.paragraphs, extra], when, "update")
-            )
+        if recent and roll < dup_share + update_share:
+            base = rng.choice(recent)
+            if roll < dup_share:
+                paras = list(base.paragraphs)
+                j = rng.randrange(len(paras))
+                paras[j] = paras[j][:-1] + "，" + _sentence(rng, when)  # one sentence edited
+                yield GenArticle(i, column, base.title, ["（转载）", *paras], when, "near", base.id)
+            else:
+                extra = "".join(_sentence(rng, when) for _ in range(3))
+                yield GenArticle(
+                    i, column, base.title + "（更新）", [*base.paragraphs, extra], when, "update", base.id
+                )
             continue
         paras = [
             "".join(_sentence(rng, when) for _ in range(rng.randint(2, 3))) for _ in range(rng.randint(6, 10))
@@ -114,9 +121,11 @@ def generate(
         if rng.random() < 0.33:
             paras.append(BOILERPLATE)
         firm, thing, verb = rng.choice(_FIRMS), rng.choice(_THINGS), rng.choice(_VERBS)
-        title = f"{rng.choice(_PLACES)}{firm}{thing}项目{verb}（{i}）"
-        out.append(GenArticle(i, column, title, paras, when, "original"))
-    return out
+        article = GenArticle(
+            i, column, f"{rng.choice(_PLACES)}{firm}{thing}项目{verb}（{i}）", paras, when, "original"
+        )
+        recent.append(article)
+        yield article
 
 
 def article_html(a: GenArticle) -> bytes:
