@@ -10,13 +10,13 @@ per cent updates (an earlier article plus a new paragraph).
 from __future__ import annotations
 
 import random
-import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+
+from xznews.demo_server import DemoSite
 
 _PLACES = [
     "徐州",
@@ -153,8 +153,10 @@ def listing_html(items: list[GenArticle]) -> bytes:
     ).encode()
 
 
-class CmsSite:
-    """Serves the generated articles: /colN/index.html lists column N, /colN/art_ID.html is an article."""
+class CmsSite(DemoSite):
+    """Serves the generated articles: /colN/index.html lists column N, /colN/art_ID.html is an article.
+
+    The demo's server (xznews/demo_server.py) with generated pages instead of its folder."""
 
     def __init__(self, articles: list[GenArticle], columns: int) -> None:
         self.pages: dict[str, bytes] = {}
@@ -163,31 +165,10 @@ class CmsSite:
         for a in articles:
             self.pages[f"/col{a.column}/art_{a.id}.html"] = article_html(a)
         self.columns = columns
-        pages = self.pages
+        super().__init__(root=Path(__file__).resolve().parent / "no-such-folder")
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
-
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
-                data = pages.get(self.path.split("?", 1)[0])
-                self.send_response(200 if data is not None else 404)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                data = data if data is not None else b"not found"
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def page(self, path: str) -> tuple[bytes | None, str]:
+        return self.pages.get(path), "text/html; charset=utf-8"
 
     def listing_urls(self) -> list[str]:
         return [f"{self.base_url}/col{c}/index.html" for c in range(self.columns)]
@@ -204,14 +185,6 @@ class CmsSite:
                 '[sources.options]\nitem = "ul.list li"\ndate = "span"\n'
             )
         return "\n".join(parts)
-
-    def __enter__(self) -> CmsSite:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def bench_config_toml(database_url: str = "") -> str:

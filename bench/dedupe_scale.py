@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -31,18 +29,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
 
 from bench.cms_site import GenArticle, iter_articles  # noqa: E402
+from bench.pg import pg_engine  # noqa: E402
 from ingest.dedupe import index as idx  # noqa: E402
 from ingest.dedupe import verdict as verdict_mod  # noqa: E402
 from ingest.dedupe.fingerprint import fingerprint  # noqa: E402
 from ingest.dedupe.verdict import DedupeIndex  # noqa: E402
-from store import dedupe_session, init_db, make_engine  # noqa: E402
+from store import dedupe_session  # noqa: E402
 from store.models import Article  # noqa: E402
 from xznews.cli.progress import progress  # noqa: E402
 
-PG_URL = os.environ.get("XZNEWS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/xznews_dev")
 # What the verdict path calls, by step: (module, function name) wrapped with a timer for the profiled probes.
 STEPS = {
     "URL + exact layers": (idx, "find_known"),
@@ -85,30 +83,6 @@ _ARTICLE_COLS = (
     "duplicate_of_id, similarity, story_id, clusters, mentions, scores, evidence, xuzhou_score, "
     "development_score, alertable, is_seed"
 )
-
-
-@contextmanager
-def pg_engine() -> Iterator[Engine]:
-    schema = "bench_" + uuid.uuid4().hex[:10]
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_URL)
-
-    @event.listens_for(engine, "connect")
-    def _path(dbapi_conn, _rec):  # type: ignore[no-untyped-def]
-        with dbapi_conn.cursor() as cur:
-            cur.execute(f'SET search_path TO "{schema}"')
-        dbapi_conn.commit()
-
-    try:
-        init_db(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def fill(engine: Engine, size: int) -> tuple[float, dict[str, int]]:

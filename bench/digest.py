@@ -19,7 +19,6 @@ build the MIME message) and ends in memory, or in an outbox folder with --outbox
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import socket
 import statistics
@@ -27,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -184,29 +182,10 @@ def bench_engine(backend: str) -> Iterator[Engine]:
             yield engine
             engine.dispose()
         return
-    from sqlalchemy import create_engine, event, text
+    from bench.pg import pg_engine
 
-    schema = "bench_" + uuid.uuid4().hex[:10]
-    url = os.environ.get("XZNEWS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/xznews_dev")
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url)
-
-    @event.listens_for(engine, "connect")
-    def _path(dbapi_conn, _rec):  # type: ignore[no-untyped-def]
-        with dbapi_conn.cursor() as cur:
-            cur.execute(f'SET search_path TO "{schema}"')
-        dbapi_conn.commit()
-
-    try:
-        init_db(engine)
+    with pg_engine() as engine:
         yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def fill(engine: Engine, articles: list[Article], subs: list[Subscription]) -> None:

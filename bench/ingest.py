@@ -22,17 +22,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.cms_site import CmsSite, bench_config_toml, generate  # noqa: E402
+from bench.pg import pg_schema_url  # noqa: E402
 
-PG_URL = os.environ.get("XZNEWS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/xznews_dev")
 # Functions whose cumulative time makes a stage of one pass (the pipeline's own steps).
 STAGES = {
     "imports + CLI start": ("<module>",),
@@ -55,23 +52,6 @@ def floor(site: CmsSite) -> float:
         for url in [*site.listing_urls(), *site.article_urls()]:
             lxml.html.fromstring(client.get(url).content)
     return time.perf_counter() - start
-
-
-@contextmanager
-def pg_schema_url() -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-
-    schema = "bench_" + uuid.uuid4().hex[:10]
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in PG_URL else "?"
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def run_cli(args: list[str], env: dict[str, str], *, profile: Path | None = None) -> tuple[float, str]:

@@ -24,7 +24,7 @@ Why chunks and not whole-paragraph hashes (the previous method): reposts re-wrap
 excerpt joins neighbours and splits long ones — and every re-wrapped paragraph hashes differently.  On the
 ``excerpt_rewrapped`` probes paragraph hashes found 12 of 20 (LSH cannot help: an excerpt's Jaccard with its
 original is ~0.35); chunks find 20 of 20, with every other transformation and hard negative unchanged.  They cost
-10.8 index rows per stored article against 9.65 paragraph rows (calibration originals; bench/dedupe_scale.py).
+10.8 index rows per stored article against 9.65 paragraph rows (calibration originals; python -m bench.dedupe).
 
 Thresholds were chosen by ``python -m bench.dedupe --sweep`` on tests/gold/dedupe_calibration.jsonl (248 items):
 overall F1 1.000 (P 1.00, R 1.00) at near 0.5 with any containment threshold from 0.4 to 0.8, 0.989 at 0.9; near
