@@ -55,6 +55,14 @@ _TEMPLATES = [
     "业内人士认为，{place}在{thing}领域已形成从研发、制造到应用的完整链条。",
     "活动吸引了来自长三角地区的{num}家企业参加，现场达成合作意向{num2}项。",
 ]
+# Common characters, paired at random into the names, places and details that make two real stories differ.
+_CHARS = (
+    "安八白百班板半办帮包保报北备本比必边变标表别宾兵并波博部才材采参策层产长场厂车成城程持出初除处川传船创"
+    "春村存达大代带单当导道德灯地点电调东动都度端队对多发法番防房放飞费分丰风服福府复改干刚高告格各根工公功"
+    "共构古谷固关观管光广规贵国果海汉行航好合和河核黑红宏后湖虎花华化环黄回会汇火机基集级技济加家价建江将交"
+    "角教阶节杰金津进京经井景静九居局巨聚军开康科可克空口库快矿宽况扩来兰蓝朗乐雷类冷力立利连联良量林领龙楼"
+    "路旅绿律马满贸美门民明模木纳南能年宁农欧盘鹏平坡普七期齐企启气千前强桥青清情庆球区渠全泉群然人仁荣融瑞"
+)
 BOILERPLATE = (
     "更多徐州产业发展资讯，请关注本网产业频道和官方客户端，第一时间获取权威发布的项目进展与政策解读。"
 )
@@ -71,18 +79,29 @@ class GenArticle:
     of: int | None = None  # the article a near-duplicate or an update copies
 
 
+def _word(rng: random.Random) -> str:
+    return "".join(rng.choice(_CHARS) for _ in range(rng.randint(2, 4)))
+
+
 def _sentence(rng: random.Random, when: datetime) -> str:
     firms = rng.sample(_FIRMS, 2)
-    return rng.choice(_TEMPLATES).format(
-        date=f"{when.month}月{when.day}日",
-        place=rng.choice(_PLACES),
-        firm=firms[0],
-        firm2=firms[1],
-        thing=rng.choice(_THINGS),
-        verb=rng.choice(_VERBS),
-        num=rng.choice(_NUMS) if rng.random() < 0.3 else str(rng.randint(2, 980)),
-        num2=str(rng.randint(2, 980)),
-        month=rng.randint(2, 11),
+    # A clause of its own in most sentences: templates alone would make every story look half alike.
+    lead = f"{_word(rng)}{_word(rng)}{_word(rng)}方面，"
+    tail = f"{_word(rng)}{_word(rng)}{_word(rng)}{_word(rng)}。"
+    return (
+        lead
+        + tail
+        + rng.choice(_TEMPLATES).format(
+            date=f"{when.month}月{when.day}日",
+            place=rng.choice(_PLACES),
+            firm=firms[0],
+            firm2=firms[1],
+            thing=rng.choice(_THINGS),
+            verb=rng.choice(_VERBS),
+            num=rng.choice(_NUMS) if rng.random() < 0.3 else str(rng.randint(2, 980)),
+            num2=str(rng.randint(2, 980)),
+            month=rng.randint(2, 11),
+        )
     )
 
 
