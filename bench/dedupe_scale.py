@@ -1,279 +1,226 @@
-"""Dedupe speed and scale: fingerprinting rate, full ingest rate, and lookup latency / index size as history grows.
+"""The whole dedupe verdict path per new article over a PostgreSQL history of realistic text: p50 and p99.
 
-    .venv/bin/python -m bench.dedupe_scale                        # 10k and 100k, SQLite and PostgreSQL
-    .venv/bin/python -m bench.dedupe_scale --sizes 10000,100000,1000000 --backends postgres
+    .venv/bin/python bench/dedupe_scale.py --size 100000 [--probes 400]
+    .venv/bin/python bench/dedupe_scale.py --size 1000000            # the issue's figure (hours to fill here)
 
-1. fingerprint: ingest.dedupe.fingerprint.fingerprint() on the calibration texts, one core (articles/s, chars/s).
-2. ingest: DedupeIndex.store_article() = fingerprint + all lookups + insert + story, one commit per article, on each
-   backend, after the seeds and calibration bases are indexed.
-3. scale: the index tables are filled with synthetic articles (20 random band hashes each, and as many random
-   chunk hashes as fingerprint() gives the calibration originals on average: rows_per_article()), bulk-inserted:
-   executemany on SQLite, COPY on PostgreSQL; then 400 lookups (half of them hitting a stored article) run the
-   real queries of a check: band candidates, chunk matches, boilerplate filter.  Latency median and p99 per
-   lookup, and the on-disk size of lsh_bands + chunk_hashes (the chunk table) with their indexes.
+Fill: ``--size`` generated articles (bench/cms_site.py: generated prose, a boilerplate closing paragraph in a
+third of them, 3 % near-duplicates and 3 % updates, each in its story), fingerprinted with the real
+fingerprint() and bulk-loaded with COPY into articles, stories, lsh_bands and chunk_hashes, then ANALYZE.
+Timed: for each probe (half new stories, a quarter reposts with an edit, a quarter excerpts/updates of a stored
+article), what ingest does — ``DedupeIndex.store_article()`` inside ``store.dedupe_session()`` and its commit:
+URL and exact layers, candidate query, signature loads, boilerplate flags, re-fingerprinting earlier bodies,
+insert of the article and its index rows, story update.  One DedupeIndex for all probes, as in the daemon.
+A profile of the probes says which step dominates.
 PostgreSQL: XZNEWS_BENCH_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/xznews_dev), in a throw-away schema.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import random
 import statistics
-import tempfile
+import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlmodel import Session
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest.dedupe import index as idx
-from ingest.dedupe.fingerprint import BANDS, fingerprint
-from ingest.dedupe.verdict import DedupeIndex, index_seed_articles
-from store.db import init_db, make_engine, session_scope
-from store.models import Article
-from tests.gold.dedupe_calibration import ROOT, load, seed_articles
+from sqlalchemy import Engine, text  # noqa: E402
 
-PG_URL = os.environ.get("XZNEWS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/xznews_dev")
+from bench.cms_site import GenArticle, iter_articles  # noqa: E402
+from bench.pg import pg_engine  # noqa: E402
+from ingest.dedupe import index as idx  # noqa: E402
+from ingest.dedupe import verdict as verdict_mod  # noqa: E402
+from ingest.dedupe.fingerprint import fingerprint  # noqa: E402
+from ingest.dedupe.verdict import DedupeIndex  # noqa: E402
+from store import dedupe_session  # noqa: E402
+from store.models import Article  # noqa: E402
+from xznews.cli.progress import progress  # noqa: E402
 
-
-def rows_per_article() -> float:
-    """Mean containment-index rows (chunk hashes) that fingerprint() gives a calibration original."""
-    texts = [[p for p in str(i["text"]).splitlines() if p.strip()] for i in load() if i["role"] == "base"]
-    texts += [list(paras) for _ref, _title, paras in seed_articles()]
-    return statistics.mean(len(fingerprint(t).chunk_hashes) for t in texts)
-
-
-ROWS_PER_ARTICLE = 6.0  # set by main() from rows_per_article()
-
-
-def _texts() -> list[list[str]]:
-    return [[p for p in str(i["text"]).splitlines() if p.strip()] for i in load()]
-
-
-def bench_fingerprint() -> None:
-    texts = _texts()
-    chars = sum(len("".join(t)) for t in texts)
-    for t in texts[:20]:
-        fingerprint(t)
-    t0 = time.perf_counter()
-    rounds = 5
-    for _ in range(rounds):
-        for t in texts:
-            fingerprint(t)
-    dt = time.perf_counter() - t0
-    n = rounds * len(texts)
-    print(
-        f"fingerprint: {n / dt:,.0f} articles/s, {rounds * chars / dt / 1e6:.2f} M chars/s "
-        f"(mean article {chars / len(texts):,.0f} chars, one core)"
-    )
+# What the verdict path calls, by step: (module, function name) wrapped with a timer for the profiled probes.
+STEPS = {
+    "URL + exact layers": (idx, "find_known"),
+    "candidate query": (idx, "find_candidates"),
+    "signature loads": (idx, "load_articles"),
+    "chunk sets + boilerplate flags": (idx, "chunk_sets_with_common"),
+    "earlier bodies read": (idx, "bodies_of"),
+    "fingerprints (new + earlier)": (verdict_mod, "fingerprint"),
+    "index row inserts": (idx, "write_rows"),
+    "story update": (verdict_mod, "assign_story"),
+}
 
 
 @contextmanager
-def _engine(backend: str) -> Iterator[Engine]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="xznews-scale-") as tmp:
-            engine = make_engine(f"sqlite:///{Path(tmp) / 'scale.db'}")
-            init_db(engine)
+def timed_steps() -> Iterator[dict[str, float]]:
+    """Wall time spent in each step (no profiler overhead: a perf_counter around each call)."""
+    spent = dict.fromkeys(STEPS, 0.0)
+    saved = []
+    for step, (module, name) in STEPS.items():
+        original = getattr(module, name)
+
+        def wrapper(*a, _f=original, _s=step, **kw):  # type: ignore[no-untyped-def]
+            start = time.perf_counter()
             try:
-                yield engine
+                return _f(*a, **kw)
             finally:
-                engine.dispose()
-        return
-    schema = "bench_" + uuid.uuid4().hex[:10]
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_URL)
+                spent[_s] += time.perf_counter() - start
 
-    @event.listens_for(engine, "connect")
-    def _path(dbapi_conn, _rec):  # type: ignore[no-untyped-def]
-        with dbapi_conn.cursor() as cur:
-            cur.execute(f'SET search_path TO "{schema}"')
-        dbapi_conn.commit()
-
+        saved.append((module, name, original))
+        setattr(module, name, wrapper)
     try:
-        init_db(engine)
-        yield engine
+        yield spent
     finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        for module, name, original in saved:
+            setattr(module, name, original)
 
 
-def bench_ingest(backend: str) -> None:
-    items = load()
-    with _engine(backend) as engine:
-        index = DedupeIndex()
-        with session_scope(engine) as session:
-            index_seed_articles(session, index, ROOT / "seeds")
-        t0 = time.perf_counter()
-        for item in items:
-            paras = [p for p in str(item["text"]).splitlines() if p.strip()]
-            with session_scope(engine) as session:
-                article = Article(
-                    source_name="bench", title=str(item["title"]), body="\n".join(paras), text_hash=""
-                )
-                index.store_article(session, article, paras)
-        dt = time.perf_counter() - t0
-    print(
-        f"ingest ({backend}): {len(items) / dt:,.0f} articles/s "
-        f"(fingerprint + lookups + insert + story, one commit each, {len(items)} articles)"
-    )
+_ARTICLE_COLS = (
+    "id, url, canonical_url, source_name, site, title, fetched_at, body, text_hash, signature, verdict, "
+    "duplicate_of_id, similarity, story_id, clusters, mentions, scores, evidence, xuzhou_score, "
+    "development_score, alertable, is_seed"
+)
 
 
-def _synthetic_rows(
-    start: int, stop: int, rng: random.Random
-) -> tuple[list[tuple], list[tuple], list[tuple]]:
-    arts, bands, paras = [], [], []
-    for aid in range(start, stop):
-        arts.append((aid, "bench", "", "", f"{aid:064x}", "new", False, True))
-        bands.extend((aid, b, rng.getrandbits(63)) for b in range(BANDS))
-        n = int(ROWS_PER_ARTICLE) + (rng.random() < ROWS_PER_ARTICLE % 1)  # a fractional mean on average
-        paras.extend((aid, rng.getrandbits(63)) for _ in range(n))
-    return arts, bands, paras
-
-
-_ART_COLS = "id, source_name, title, body, text_hash, verdict, is_seed, alertable"
-
-
-def _fill(engine: Engine, start: int, stop: int, rng: random.Random) -> None:
-    step = 50_000
-    for lo in range(start, stop, step):
-        arts, bands, paras = _synthetic_rows(lo, min(lo + step, stop), rng)
-        if engine.dialect.name == "postgresql":
-            raw = engine.raw_connection()
-            try:
-                with raw.cursor() as cur:
-                    for table, cols, rows in (
-                        (
-                            "articles",
-                            _ART_COLS
-                            + ", fetched_at, clusters, mentions, scores, evidence, xuzhou_score, development_score",
-                            None,
-                        ),
-                        ("lsh_bands", "article_id, band, hash", bands),
-                        ("chunk_hashes", "article_id, hash", paras),
-                    ):
-                        if rows is None:
-                            rows = [
-                                (*a, "2024-01-01T00:00:00Z", "[]", "[]", "{}", "{}", 0.0, 0.0) for a in arts
-                            ]
-                        with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-                            for row in rows:
-                                copy.write_row(row)
-                raw.commit()
-            finally:
-                raw.close()
-        else:
-            raw = engine.raw_connection()
-            try:
-                cur = raw.cursor()
-                cur.executemany(
-                    f"INSERT INTO articles ({_ART_COLS}, fetched_at, clusters, mentions, scores, evidence, "
-                    "xuzhou_score, development_score) VALUES (?,?,?,?,?,?,?,?,'2024-01-01 00:00:00','[]','[]','{}','{}',0,0)",
-                    arts,
-                )
-                cur.executemany("INSERT INTO lsh_bands (article_id, band, hash) VALUES (?,?,?)", bands)
-                cur.executemany("INSERT INTO chunk_hashes (article_id, hash) VALUES (?,?)", paras)
-                raw.commit()
-            finally:
-                raw.close()
-
-
-def _size_mb(engine: Engine) -> float:
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            total = conn.execute(
-                text("select pg_total_relation_size('lsh_bands') + pg_total_relation_size('chunk_hashes')")
-            ).scalar()
-        else:
-            total = conn.execute(
-                text(
-                    "select sum(pgsize) from dbstat where name in ('lsh_bands', 'chunk_hashes', 'ix_lsh_bands_key', "
-                    "'ix_lsh_bands_article_id', 'ix_chunk_hashes_hash', 'ix_chunk_hashes_article_id')"
-                )
-            ).scalar()
-    return (total or 0) / 1e6
-
-
-_WARMUP = 20  # untimed: the first queries pay for connecting and cold caches
-
-
-def _lookups(engine: Engine, n_stored: int, rng: random.Random, count: int = 400 + _WARMUP) -> list[float]:
-    times = []
-    with Session(engine) as session:
-        for i in range(count):
-            if i % 2 == 0:  # a stored article's own bands: a hit
-                aid = rng.randrange(1, n_stored)
-                bands = [
-                    (b, h)
-                    for b, h in session.execute(
-                        text("select band, hash from lsh_bands where article_id = :a"), {"a": aid}
-                    )
-                ]
-                paras = [
-                    h
-                    for (h,) in session.execute(
-                        text("select hash from chunk_hashes where article_id = :a"), {"a": aid}
-                    )
-                ]
-            else:
-                bands = [(b, rng.getrandbits(63)) for b in range(BANDS)]
-                paras = [rng.getrandbits(63) for _ in range(round(ROWS_PER_ARTICLE))]
-            t0 = time.perf_counter()
-            idx.band_candidates(session, bands)
-            matches = idx.chunk_matches(session, paras)
-            if matches:
-                idx.common_chunks(session, set().union(*matches.values()))
-            if i >= _WARMUP:
-                times.append(time.perf_counter() - t0)
-    return times
-
-
-def bench_scale(backend: str, sizes: list[int]) -> None:
-    rng = random.Random(7)
-    print(f"\nscale ({backend}): | stored articles | fill time | lookup median | lookup p99 | index size |")
-    print("|---|---:|---:|---:|---:|")
-    with _engine(backend) as engine:
-        stored = 1
-        for size in sizes:
-            t0 = time.perf_counter()
-            _fill(engine, stored, size + 1, rng)
-            fill = time.perf_counter() - t0
-            stored = size + 1
-            with engine.begin() as conn:
-                conn.execute(text("ANALYZE"))
-            times = _lookups(engine, stored, rng)
-            times.sort()
-            p99 = times[int(len(times) * 0.99) - 1]
-            print(
-                f"| {size:,} | {fill:.0f} s | {1000 * statistics.median(times):.2f} ms | {1000 * p99:.2f} ms "
-                f"| {_size_mb(engine):,.0f} MB |",
-                flush=True,
+def fill(engine: Engine, size: int) -> tuple[float, dict[str, int]]:
+    """COPY ``size`` fingerprinted articles with their stories and index rows; returns seconds and row counts."""
+    start = time.perf_counter()
+    story_of: dict[int, int] = {}  # article id (1-based) → story id
+    counts = {"articles": 0, "lsh_bands": 0, "chunk_hashes": 0}
+    now = datetime.now(UTC).isoformat()
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        with progress("fill", total=size, unit="articles") as report:
+            rows: list[tuple[GenArticle, object]] = []
+            for a in iter_articles(size, columns=8, seed=11):
+                aid = a.id + 1
+                base = a.of + 1 if a.of is not None else None
+                story_of[aid] = story_of.get(base, aid) if base else aid
+                rows.append((a, fingerprint(a.paragraphs)))
+                if len(rows) == 5000 or a.id == size - 1:
+                    _copy_batch(cur, rows, story_of, now, counts)
+                    rows = []
+                    report(a.id + 1)
+        for table in ("articles", "stories", "lsh_bands", "chunk_hashes"):
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )
+        raw.commit()
+        cur.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+    return time.perf_counter() - start, counts
+
+
+def _copy_batch(cur, rows, story_of, now, counts) -> None:  # type: ignore[no-untyped-def]
+    with cur.copy("COPY stories (id, first_article_id, created_at) FROM STDIN") as cp:
+        for a, _fp in rows:
+            if story_of[a.id + 1] == a.id + 1:  # an original starts its story
+                cp.write_row((a.id + 1, a.id + 1, now))
+    with cur.copy(f"COPY articles ({_ARTICLE_COLS}) FROM STDIN") as cp:
+        for a, fp in rows:
+            aid = a.id + 1
+            url = f"https://bench{a.column}.example/art_{a.id}.html"
+            verdict = {"original": "new", "near": "duplicate", "update": "update"}[a.kind]
+            of = a.of + 1 if a.of is not None else None
+            cp.write_row((aid, url, url, f"bench-col{a.column}", f"bench{a.column}.example", a.title, now,
+                          "\n".join(a.paragraphs), fp.text_hash, json.dumps(fp.signature), verdict, of,
+                          None if of is None else 0.9, story_of[aid], "[]", "[]", "{}", "{}", 0.5, 0.5,
+                          False, False))  # fmt: skip
+    with cur.copy("COPY lsh_bands (article_id, band, hash) FROM STDIN") as cp:
+        for a, fp in rows:
+            for band, h in fp.bands:
+                cp.write_row((a.id + 1, band, h))
+                counts["lsh_bands"] += 1
+    with cur.copy("COPY chunk_hashes (article_id, hash) FROM STDIN") as cp:
+        for a, fp in rows:
+            for h in fp.chunk_hashes:
+                cp.write_row((a.id + 1, h))
+                counts["chunk_hashes"] += 1
+    counts["articles"] += len(rows)
+
+
+def probes(engine: Engine, size: int, n: int) -> list[tuple[str, list[str], str]]:
+    """(kind, paragraphs, title): new stories, and reposts / excerpts / updates of stored articles."""
+    rng = random.Random(5)
+    fresh = iter_articles(n, columns=8, seed=99, dup_share=0, update_share=0)
+    ids = rng.sample(range(1, size + 1), n)
+    with engine.connect() as conn:
+        bodies = dict(
+            conn.execute(text("SELECT id, body FROM articles WHERE id = ANY(:ids)"), {"ids": ids}).all()
+        )
+    out = []
+    for i, new in enumerate(fresh):
+        if i % 2 == 0:
+            out.append(("new", new.paragraphs, new.title))
+            continue
+        stored = bodies[ids[i]].split("\n")
+        if i % 4 == 1:
+            edited = list(stored)
+            edited[0] = "（转载）" + edited[0][:-1] + "，" + new.paragraphs[0]
+            out.append(("repost", edited, "repost"))
+        else:
+            out.append(("excerpt/update", stored[:3] if i % 8 == 3 else [*stored, new.paragraphs[1]], "copy"))
+    return out
+
+
+def time_probes(
+    engine: Engine, items: list[tuple[str, list[str], str]], tag: str
+) -> tuple[list[float], dict[str, int]]:
+    index = DedupeIndex()
+    times: list[float] = []
+    verdicts: dict[str, int] = {}
+    for n, (_kind, paras, title) in enumerate(items):
+        start = time.perf_counter()
+        with dedupe_session(engine) as session:
+            article = Article(url=f"https://probe.example/{tag}/{n}", canonical_url=None,
+                              source_name="probe", site="probe.example", title=title, body="\n".join(paras),
+                              text_hash="")  # fmt: skip
+            verdict = index.store_article(session, article, paras)
+        times.append(time.perf_counter() - start)
+        verdicts[verdict.verdict] = verdicts.get(verdict.verdict, 0) + 1
+    return times, verdicts
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="10000,100000", help="comma-separated stored-article counts")
-    parser.add_argument("--backends", default="sqlite,postgres", help="sqlite, postgres or both")
-    parser.add_argument("--skip-ingest", action="store_true", help="only the scale part")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--size", type=int, default=100_000, help="Articles in the history (the issue: 1000000)."
+    )
+    parser.add_argument("--probes", type=int, default=400)
     args = parser.parse_args()
-    global ROWS_PER_ARTICLE
-    ROWS_PER_ARTICLE = rows_per_article()
-    print(f"containment-index rows per article (calibration originals): {ROWS_PER_ARTICLE:.2f}")
-    backends = args.backends.split(",")
-    if not args.skip_ingest:
-        bench_fingerprint()
-        for b in backends:
-            bench_ingest(b)
-    for b in backends:
-        bench_scale(b, [int(s) for s in args.sizes.split(",")])
+    with pg_engine() as engine:
+        fill_s, counts = fill(engine, args.size)
+        items = probes(engine, args.size, args.probes * 2)
+        warm, timed = items[: args.probes], items[args.probes :]
+        time_probes(engine, warm[:50], "warm")  # connections, prepared statements, plan caches
+        times, verdicts = time_probes(engine, timed, "timed")
+        with timed_steps() as spent:
+            profiled, _v = time_probes(engine, warm[50:], "profiled")
+    ms = sorted(t * 1000 for t in times)
+    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    print(
+        f"history: {counts['articles']:,} articles, {counts['lsh_bands']:,} band rows, "
+        f"{counts['chunk_hashes']:,} chunk rows on PostgreSQL (filled in {fill_s:.0f} s)"
+    )
+    print(
+        f"whole verdict path (store_article in dedupe_session, commit included), {len(ms)} probes: "
+        f"p50 {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms, mean {statistics.mean(ms):.1f} ms; "
+        f"verdicts {verdicts}; goal p99 ≤ 10 ms at 1M"
+    )
+    total = sum(profiled)
+    print(f"where the time goes, {len(profiled)} more probes ({total * 1000 / len(profiled):.1f} ms each):")
+    for step, seconds in spent.items():
+        print(f"  {step:<32} {seconds * 1000 / len(profiled):6.2f} ms  {seconds / total:4.0%}")
+    rest = total - sum(spent.values())
+    print(
+        f"  {'rest (ORM insert, lock, commit)':<32} {rest * 1000 / len(profiled):6.2f} ms  {rest / total:4.0%}"
+    )
 
 
 if __name__ == "__main__":

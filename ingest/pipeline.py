@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -75,6 +75,7 @@ def run_ingest(
     fetcher: Fetcher | None = None,
     index: DedupeIndex | None = None,
     lexicon: Lexicon | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> list[SourceRunReport]:
     """One pass over the configured sources (or the named ones).
 
@@ -96,7 +97,11 @@ def run_ingest(
     index = index or DedupeIndex()
     with _fetcher(settings, engine, fetcher) as shared:
         stages = _Stages(engine, settings, shared, index, lexicon)
-        reports = [_locked_refresh(stages, source, only_due) for source in sources]
+        reports: list[SourceRunReport | None] = []
+        for source in sources:
+            reports.append(_locked_refresh(stages, source, only_due))
+            if progress:  # (sources done, sources): a plain callback, the shell draws the bar
+                progress(len(reports), len(sources))
     return [r for r in reports if r is not None]
 
 

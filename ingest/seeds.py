@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,19 +36,29 @@ def seed_ref(path: Path, index: int) -> str:
 
 
 def load_seeds(
-    engine: Engine, seeds_dir: Path | None = None, index: DedupeIndex | None = None
+    engine: Engine,
+    seeds_dir: Path | None = None,
+    index: DedupeIndex | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> SeedLoadResult:
-    """Split, clean, classify and store every seed article not stored yet. Loading twice adds nothing."""
+    """Split, clean, classify and store every seed article not stored yet. Loading twice adds nothing.
+
+    ``progress(files done, files)`` is called after each file."""
     seeds_dir = seeds_dir or SEEDS_DIR
     index = index or DedupeIndex()
     result = SeedLoadResult()
-    for path in sorted(seeds_dir.glob("*.txt")):
+    paths = sorted(seeds_dir.glob("*.txt"))
+    for path in paths:
+        if progress:
+            progress(result.files, len(paths))
         result.files += 1
         for seed in split_seed_document(path.read_text(encoding="utf-8")):
             if _store_seed(engine, index, seed_ref(path, seed.index), seed):
                 result.added += 1
             else:
                 result.already += 1
+    if progress:
+        progress(result.files, len(paths))
     return result
 
 

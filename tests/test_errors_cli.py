@@ -153,9 +153,8 @@ def test_extract_and_classify_split_a_seed_file_like_seeds_load(env):
 
 
 def test_an_unexpected_error_is_one_line_too(env, monkeypatch):
-    import xznews.cli.alerts_cmd
 
-    monkeypatch.setattr(xznews.cli.alerts_cmd, "collect_status", lambda *a, **k: {}["boom"])
+    monkeypatch.setattr("alerts.status.collect_status", lambda *a, **k: {}["boom"])  # imported where used
     fails_in_one_line("status", expect="error: unexpected KeyError: 'boom'")
 
 

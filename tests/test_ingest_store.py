@@ -111,7 +111,9 @@ def _racing_upgrade(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Both starters are let into the migration together unless something makes them take turns."""
     barrier = threading.Barrier(2, timeout=2)
     arrived: list[str] = []
-    real = store.db.command.upgrade
+    import alembic.command  # init_db imports it where used
+
+    real = alembic.command.upgrade
 
     def upgrade_together(cfg, revision):  # type: ignore[no-untyped-def]
         arrived.append(revision)
@@ -119,7 +121,7 @@ def _racing_upgrade(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             barrier.wait()
         return real(cfg, revision)
 
-    monkeypatch.setattr(store.db.command, "upgrade", upgrade_together)
+    monkeypatch.setattr(alembic.command, "upgrade", upgrade_together)
     return arrived
 
 

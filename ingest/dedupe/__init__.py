@@ -6,6 +6,7 @@ _NAMES = {
     "DedupeIndex": "verdict",
     "Verdict": "verdict",
     "index_seed_articles": "verdict",
+    "rebuild_index": "verdict",
     "Fingerprint": "fingerprint",
     "fingerprint": "fingerprint",
     "sites_of": "stories",

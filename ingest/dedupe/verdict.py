@@ -24,7 +24,7 @@ Why chunks and not whole-paragraph hashes (the previous method): reposts re-wrap
 excerpt joins neighbours and splits long ones — and every re-wrapped paragraph hashes differently.  On the
 ``excerpt_rewrapped`` probes paragraph hashes found 12 of 20 (LSH cannot help: an excerpt's Jaccard with its
 original is ~0.35); chunks find 20 of 20, with every other transformation and hard negative unchanged.  They cost
-10.8 index rows per stored article against 9.65 paragraph rows (calibration originals; bench/dedupe_scale.py).
+10.8 index rows per stored article against 9.65 paragraph rows (calibration originals; python -m bench.dedupe).
 
 Thresholds were chosen by ``python -m bench.dedupe --sweep`` on tests/gold/dedupe_calibration.jsonl (248 items):
 overall F1 1.000 (P 1.00, R 1.00) at near 0.5 with any containment threshold from 0.4 to 0.8, 0.989 at 0.9; near
@@ -37,10 +37,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from ingest.dedupe import index as idx
@@ -49,12 +50,13 @@ from ingest.dedupe.fingerprint import (
     chunk_hash,
     containment,
     fingerprint,
+    hash_int,
     shingle_set,
     similarity,
 )
 from ingest.dedupe.stories import assign_story
 from ingest.extract import split_seed_document
-from store import Article, LshBand
+from store import Article, LshBand, dedupe_session
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ _MIN_SHARED_CHARS = 300  # …unless it carries this much of its text verbatim (
 _NOVEL_BELOW = 0.5  # a paragraph whose shingles are at most this much in the earlier text is new
 _MAX_CONTAINMENT_CANDIDATES = 20
 _MAX_TEXT_CHECKS = 3  # earlier bodies read and compared per check (the candidates sharing the most chunks)
+_FINGERPRINT_CACHE = 1_000  # earlier articles' fingerprints kept (≈ 10 kB each)
 _PROSE_RE = re.compile(r"[，。；！？,;!?]")
 
 
@@ -86,7 +89,7 @@ class _Match:
 
 
 class DedupeIndex:
-    """The dedupe index over the database given to each call; holds only a signature cache between calls."""
+    """The dedupe index over the database given to each call; holds only bounded caches between calls."""
 
     def __init__(
         self, *, near_threshold: float | None = None, containment_threshold: float | None = None
@@ -96,6 +99,8 @@ class DedupeIndex:
             CONTAINMENT_THRESHOLD if containment_threshold is None else containment_threshold
         )
         self.cache = idx.SignatureCache()
+        # Earlier articles' fingerprints, re-made from their bodies for the text checks (a tuple: None is a value).
+        self.bodies: idx.BoundedCache[int, tuple[Fingerprint | None]] = idx.BoundedCache(_FINGERPRINT_CACHE)
 
     # -- reading
 
@@ -108,47 +113,50 @@ class DedupeIndex:
     def _check(
         self, session: Session, fp: Fingerprint, paragraphs: list[str], canonical_url: str | None
     ) -> Verdict:
-        if canonical_url:
-            found = idx.find_by_url(session, canonical_url)
-            if found is not None:
-                return Verdict("duplicate", found, 1.0, "url", [])
+        known = idx.find_known(session, canonical_url, fp.text_hash if fp.key else None)
+        if known.by_url is not None:
+            return Verdict("duplicate", known.by_url, 1.0, "url", [])
         if not fp.key:
             return Verdict("new", None, 0.0, "none", [])
-        exact = idx.find_by_text_hash(session, fp.text_hash)
-        if exact:
-            stored = idx.load_articles(session, exact, self.cache)
-            originals = [i for i in exact if stored[i].verdict != "duplicate"] if stored else []
-            return Verdict("duplicate", (originals or exact)[0], 1.0, "exact", [])
-        earlier: dict[int, Fingerprint | None] = {}  # earlier articles' fingerprints, read once per check
-        match, best = self._best_match(session, fp, earlier)
+        if known.by_hash:
+            originals = [i for i, verdict in known.by_hash if verdict != "duplicate"]
+            return Verdict("duplicate", (originals or [known.by_hash[0][0]])[0], 1.0, "exact", [])
+        match, best, chunk_sets = self._best_match(session, fp)
         if match is None:
             return Verdict("new", None, round(best, 4), "none", [])
-        new_paragraphs = self._new_paragraphs(session, fp, paragraphs, match.article_id, earlier)
+        new_paragraphs = self._new_paragraphs(session, fp, paragraphs, match.article_id, chunk_sets)
         kind = "update" if new_paragraphs else "duplicate"
         return Verdict(kind, match.article_id, round(match.similarity, 4), match.layer, new_paragraphs)
 
     def _best_match(
-        self, session: Session, fp: Fingerprint, earlier_fps: dict[int, Fingerprint | None]
-    ) -> tuple[_Match | None, float]:
-        """The earlier article this one repeats, if any, and the best similarity seen."""
+        self, session: Session, fp: Fingerprint
+    ) -> tuple[_Match | None, float, dict[int, set[int]]]:
+        """The earlier article this one repeats, if any, the best similarity seen, and the candidates' chunks.
+
+        Round trips: one candidate query (bands and chunks), then only when needed one for signatures not
+        cached, one for the top candidates' chunks with their boilerplate flags, one for earlier bodies.
+        """
+        weights = fp.chunk_weights
+        band_hits, matches = idx.find_candidates(session, fp.bands if fp.signature else [], list(weights))
+        top = sorted(matches, key=lambda a: (-len(matches[a]), a))[:_MAX_CONTAINMENT_CANDIDATES]
+        stored = idx.load_articles(session, [*band_hits, *top], self.cache)
         near: dict[int, float] = {}
         if fp.signature:
-            candidates = idx.band_candidates(session, fp.bands)
-            stored = idx.load_articles(session, candidates, self.cache)
-            near = {i: similarity(fp.signature, a.signature) for i, a in stored.items() if a.signature}
+            near = {
+                i: similarity(fp.signature, stored[i].signature)  # type: ignore[arg-type]
+                for i in band_hits
+                if i in stored and stored[i].signature
+            }
         contained: dict[int, float] = {}
-        weights = fp.chunk_weights
-        matches = idx.chunk_matches(session, list(weights)) if weights else {}
-        if matches:
-            # Only the earlier articles sharing the most chunks are worth a closer look.
-            top = sorted(matches, key=lambda a: (-len(matches[a]), a))[:_MAX_CONTAINMENT_CANDIDATES]
-            theirs_all = idx.chunk_sets(session, top)
-            # Chunks that several stories share are site boilerplate: they identify no story.
-            common = idx.common_chunks(session, set().union(*theirs_all.values()))
+        theirs_all: dict[int, set[int]] = {}
+        if top:
+            # Only the earlier articles sharing the most chunks are worth a closer look.  Chunks that several
+            # stories share are site boilerplate: they identify no story.
+            theirs_all, common = idx.chunk_sets_with_common(session, top)
             mine_weights = {h: w for h, w in weights.items() if h not in common}
             total = sum(mine_weights.values())
-            text_checks = 0
-            mine_shingles: set[int] | None = None
+            scores: dict[int, tuple[set[int], set[int], float, float, float]] = {}
+            unsettled: list[int] = []
             for article_id in top:
                 shared = matches[article_id] - common
                 theirs_set = theirs_all.get(article_id, set()) - common
@@ -161,10 +169,14 @@ class DedupeIndex:
                 settled = near.get(article_id, 0.0) >= self.near_threshold or (
                     by_chunks and mine >= self.containment_threshold
                 )
-                earlier = None
-                if not settled and text_checks < _MAX_TEXT_CHECKS:
-                    text_checks += 1
-                    earlier = self._earlier_fingerprint(session, article_id, earlier_fps)
+                scores[article_id] = (shared, theirs_set, shared_chars, mine, theirs)
+                if not settled:
+                    unsettled.append(article_id)
+            # The earlier bodies worth reading (the unsettled candidates sharing the most chunks), in one query.
+            earlier_fps = self._earlier_fingerprints(session, unsettled[:_MAX_TEXT_CHECKS])
+            mine_shingles: set[int] | None = None
+            for article_id, (_shared, _theirs_set, shared_chars, mine, theirs) in scores.items():
+                earlier = earlier_fps.get(article_id)
                 if earlier is not None:
                     # With the earlier text at hand, measure text, not chunks, both ways: the chunks around an
                     # excerpt's end, an edit or a boilerplate line are not shared although most of their text is.
@@ -190,31 +202,36 @@ class DedupeIndex:
             if share >= self.containment_threshold and near.get(article_id, 0.0) < self.near_threshold:
                 scored.append(_Match(article_id, share, "containment"))
         if not scored:
-            return None, best_seen
+            return None, best_seen, theirs_all
         # Near matches outrank containment; ties go to the earlier article, and a repost of a repost points at
         # the original when the original matches as well.
         scored.sort(key=lambda m: (m.layer != "near", -round(m.similarity, 2), m.article_id))
         best = scored[0]
-        stored = idx.load_articles(session, [best.article_id], self.cache)
-        root = stored[best.article_id].duplicate_of_id if best.article_id in stored else None
-        if (
-            stored.get(best.article_id)
-            and stored[best.article_id].verdict == "duplicate"
-            and root is not None
-        ):
+        first = stored.get(best.article_id)
+        if first is not None and first.verdict == "duplicate" and first.duplicate_of_id is not None:
             for m in scored:
-                if m.article_id == root:
-                    return m, best_seen
-        return best, best_seen
+                if m.article_id == first.duplicate_of_id:
+                    return m, best_seen, theirs_all
+        return best, best_seen, theirs_all
 
-    def _earlier_fingerprint(
-        self, session: Session, article_id: int, cache: dict[int, Fingerprint | None]
-    ) -> Fingerprint | None:
-        """An earlier article's fingerprint from its stored body (None for an empty body)."""
-        if article_id not in cache:
-            body = session.execute(select(Article.body).where(Article.id == article_id)).scalar()
-            cache[article_id] = fingerprint(body.split("\n")) if body else None
-        return cache[article_id]
+    def _earlier_fingerprints(
+        self, session: Session, article_ids: list[int]
+    ) -> dict[int, Fingerprint | None]:
+        """Earlier articles' fingerprints from their stored bodies (None for an empty body), from a bounded cache
+        when possible: re-fingerprinting a body costs about as much as fingerprinting the new article."""
+        out: dict[int, Fingerprint | None] = {}
+        missing = []
+        for i in article_ids:
+            hit = self.bodies.get(i)
+            if hit is None:
+                missing.append(i)
+            else:
+                out[i] = hit[0]
+        if missing:
+            for i, body in idx.bodies_of(session, missing).items():
+                out[i] = fingerprint(body.split("\n")) if body else None
+                self.bodies.set(i, (out[i],))
+        return out
 
     def _new_paragraphs(
         self,
@@ -222,7 +239,7 @@ class DedupeIndex:
         fp: Fingerprint,
         paragraphs: list[str],
         of_id: int,
-        earlier_fps: dict[int, Fingerprint | None],
+        chunk_sets: dict[int, set[int]],
     ) -> list[int]:
         """Indexes of this article's substantial prose paragraphs whose text the earlier article does not have."""
         candidates = [
@@ -234,13 +251,13 @@ class DedupeIndex:
         if not candidates:
             return []
         spans = fp.paragraph_spans()
-        known = idx.chunk_hashes_of(session, of_id)
+        known = chunk_sets[of_id] if of_id in chunk_sets else idx.chunk_hashes_of(session, of_id)
         known_spans = [(a, b) for a, b in fp.chunks if chunk_hash(fp.key[a:b]) in known]
         # A paragraph lying mostly inside chunks the earlier article has is not new, whatever its layout.
         candidates = [i for i in candidates if _covered(spans[i], known_spans) <= _NOVEL_BELOW]
         if not candidates:
             return []
-        earlier = self._earlier_fingerprint(session, of_id, earlier_fps)
+        earlier = self._earlier_fingerprints(session, [of_id]).get(of_id)
         earlier_shingles = shingle_set(earlier.key) if earlier is not None else set()
         return [i for i in candidates if containment(fp.paragraph_keys[i], earlier_shingles) <= _NOVEL_BELOW]
 
@@ -273,28 +290,73 @@ class DedupeIndex:
         )
         return verdict
 
-    def rebuild(self, session: Session) -> int:
-        """Recompute fingerprints and index rows from stored articles; returns the number of articles indexed."""
+    def rebuild(self, session: Session, progress: Callable[[int, int | None], None] | None = None) -> int:
+        """Recompute fingerprints and index rows from stored articles; returns the number of articles indexed.
+
+        The result is the index that storing the same articles in id order would have built: every article
+        gets its rows except those the URL or exact layer matched (as in store_article()).  Run it under the
+        dedupe lock (store.dedupe_session), so no article is judged against a half-built index.
+        ``progress(done, total)`` is called after each batch.
+        """
         idx.delete_rows(session)
         self.cache.clear()
+        self.bodies.clear()
         ids = list(session.execute(select(Article.id).order_by(Article.id)).scalars())
+        seen = _SeenKeys()
+        if progress:
+            progress(0, len(ids))
         for start in range(0, len(ids), 500):
             batch = ids[start : start + 500]
             articles = session.execute(select(Article).where(Article.id.in_(batch))).scalars()  # type: ignore[union-attr]
             for article in sorted(articles, key=lambda a: a.id or 0):
-                self._reindex(session, article)
+                self._reindex(session, article, seen)
+            session.flush()
+            if progress:
+                progress(start + len(batch), len(ids))
         count = len(ids)
-        session.flush()
         log.info("dedupe index rebuilt articles=%d bands=%d", count, _count_bands(session))
         return count
 
-    def _reindex(self, session: Session, article: Article) -> None:
+    def _reindex(self, session: Session, article: Article, seen: _SeenKeys) -> None:
         fp = fingerprint(article.body.split("\n") if article.body else [], article.title)
         article.text_hash, article.signature = fp.text_hash, fp.signature
         session.add(article)
-        # As in store_article(): exact copies (similarity 1.0 duplicates) add no rows.
-        if article.verdict != "duplicate" or article.similarity is None or article.similarity < 1.0:
+        # The layers store_article() would have stopped at: a stored URL, then (for a non-empty text) its exact
+        # hash.  Any other verdict — an excerpt contained whole (similarity 1.0) included — adds rows, so a later
+        # repost of that excerpt is still found.
+        by_url = bool(article.canonical_url) and seen.has_url(article.canonical_url or "")
+        by_hash = bool(fp.key) and seen.has_hash(fp.text_hash)
+        if not (by_url or by_hash):
             idx.write_rows(session, article.id or 0, fp.bands, fp.chunk_hashes)
+        seen.add(article, fp)
+
+
+class _SeenKeys:
+    """The URLs and text hashes of the articles re-indexed so far, as 63-bit digests (bounded: 2 ints an article)."""
+
+    def __init__(self) -> None:
+        self._urls: set[int] = set()
+        self._hashes: set[int] = set()
+
+    def has_url(self, url: str) -> bool:
+        return hash_int(url) in self._urls
+
+    def has_hash(self, text_hash: str) -> bool:
+        return int(text_hash[:16], 16) in self._hashes
+
+    def add(self, article: Article, fp: Fingerprint) -> None:
+        for url in (article.canonical_url, article.url):
+            if url:
+                self._urls.add(hash_int(url))
+        if fp.key:
+            self._hashes.add(int(fp.text_hash[:16], 16))
+
+
+def rebuild_index(engine: Engine, progress: Callable[[int, int | None], None] | None = None) -> int:
+    """Rebuild the stored dedupe index under the dedupe lock that ingest takes for every article (one
+    transaction: ingest workers wait, then judge against the finished index)."""
+    with dedupe_session(engine) as session:
+        return DedupeIndex().rebuild(session, progress=progress)
 
 
 def index_seed_articles(session: Session, index: DedupeIndex, seeds_dir: Path) -> dict[int, str]:

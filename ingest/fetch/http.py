@@ -425,7 +425,9 @@ class Fetcher:
         if robots:
             verdict = self._robots.check(url)
             if not verdict.allowed:
-                if verdict.reason == "robots.txt unreachable":  # say why: "cannot resolve HOST" names the cause
+                if (
+                    verdict.reason == "robots.txt unreachable"
+                ):  # say why: "cannot resolve HOST" names the cause
                     raise TransientFetchError(url, verdict.cause or verdict.reason)
                 raise PermanentFetchError(url, verdict.reason)
 

@@ -26,7 +26,9 @@ RobotsReader = Callable[[str], tuple[int, bytes]]
 class RobotsVerdict:
     allowed: bool
     reason: str = ""
-    cause: str = ""  # why robots.txt was unreachable (e.g. "cannot resolve HOST"): the page has the same problem
+    cause: str = (
+        ""  # why robots.txt was unreachable (e.g. "cannot resolve HOST"): the page has the same problem
+    )
 
 
 MAX_AGE_S = 24 * 3600

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from alerts import schedule, subscribers
-from alerts.digest import describe
-from alerts.dispatch import compose_for, dispatch_due
-from alerts.projects import apply_project_filters
-from alerts.query import Or, QueryError, parse_query
-from alerts.render import render_digest
-from alerts.status import collect_status
-from alerts.subscriptions import SubscriptionSpec, check_keywords, create_subscription, delete_subscription
 from core.errors import XznewsError
 from core.settings import Settings
 from store import Subscriber, Subscription, session_scope, utcnow
 from xznews.cli.common import get_engine, get_settings, print_json
+
+if TYPE_CHECKING:  # imported where used, so that other commands start without them
+    pass
 
 watch_app = typer.Typer(help="Watched keywords of a subscription: add, remove, list.", no_args_is_help=True)
 digest_app = typer.Typer(
@@ -89,6 +84,11 @@ def subscribe(
     ] = None,
 ) -> None:
     """Subscribe EMAIL to a digest; prints the subscription id and the unsubscribe link."""
+    from alerts import schedule, subscribers
+    from alerts.digest import describe
+    from alerts.projects import apply_project_filters
+    from alerts.subscriptions import SubscriptionSpec, check_keywords, create_subscription
+
     settings = get_settings()
     try:
         apply_project_filters(Subscription(), stages, min_amount)  # refuse bad filters before the database
@@ -176,6 +176,8 @@ def unsubscribe(
     ] = None,
 ) -> None:
     """Unsubscribe by token (from the link in every mail) or by email address."""
+    from alerts import subscribers
+
     engine = get_engine()
     if subscription is not None:
         _delete_one(engine, token_or_email, subscription)
@@ -195,6 +197,9 @@ def unsubscribe(
 
 
 def _delete_one(engine: Engine, email: str, sub_id: int) -> None:
+    from alerts import subscribers
+    from alerts.subscriptions import delete_subscription
+
     try:
         address = subscribers.validate_email(email)
     except XznewsError as exc:
@@ -210,6 +215,8 @@ def _delete_one(engine: Engine, email: str, sub_id: int) -> None:
 
 def confirm_cmd(token: Annotated[str, typer.Argument(help="The token from the confirmation link.")]) -> None:
     """Confirm a subscription (double opt-in)."""
+    from alerts import subscribers
+
     engine = get_engine()
     with session_scope(engine) as session:
         subscriber = subscribers.confirm(session, token)
@@ -224,6 +231,8 @@ def confirm_cmd(token: Annotated[str, typer.Argument(help="The token from the co
 
 def _alternatives(query: str) -> list[str]:
     """The top-level OR alternatives of a query, each in its canonical form (`徐工 -招聘 | XCMG` → 2)."""
+    from alerts.query import Or, QueryError, parse_query
+
     if not query.strip():
         return []
     try:
@@ -250,6 +259,8 @@ def watch_add(
     ],
 ) -> None:
     """Add watched keywords to a subscription (OR-ed with what it watches)."""
+    from alerts.subscriptions import check_keywords
+
     with session_scope(get_engine()) as session:
         sub = _load_sub(session, subscription_id)
         if not any(t.strip() for t in terms):
@@ -267,6 +278,8 @@ def watch_remove(
     terms: Annotated[list[str], typer.Argument(help="Alternatives to remove, as listed by `watch list`.")],
 ) -> None:
     """Remove watched keywords (whole OR alternatives) from a subscription."""
+    from alerts.subscriptions import check_keywords
+
     with session_scope(get_engine()) as session:
         sub = _load_sub(session, subscription_id)
         drop = {a for t in terms for a in _alternatives(t)}
@@ -299,6 +312,8 @@ def watch_list(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List subscriptions with what they watch."""
+    from alerts import schedule, subscribers
+
     with Session(get_engine()) as session:
         stmt = select(Subscription, Subscriber).join(
             Subscriber, col(Subscriber.id) == col(Subscription.subscriber_id)
@@ -347,6 +362,8 @@ def digest_send(
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Send every digest that is due (and retries that are due); record each delivery."""
+    from alerts.dispatch import dispatch_due
+
     settings = get_settings()
     when = _parse_time(now, settings.timezone)
     if when is not None and when > utcnow() + timedelta(minutes=1):
@@ -376,6 +393,10 @@ def digest_preview(
     out: Annotated[Path, typer.Option(help="Where to write the HTML part.")] = Path("digest-preview.html"),
 ) -> None:
     """Render a digest without sending or recording it: HTML to a file, the text part to the terminal."""
+    from alerts import schedule, subscribers
+    from alerts.dispatch import compose_for
+    from alerts.render import render_digest
+
     settings = get_settings()
     try:
         address = subscribers.validate_email(email)
@@ -414,6 +435,8 @@ def status(
     ] = 20,
 ) -> None:
     """Source health, every subscription's last delivery, recent deliveries' states, and articles by verdict."""
+    from alerts.status import collect_status
+
     data = collect_status(get_engine(), history=history)
     if json_out:
         print_json(data)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ingest.classify import Classification, Lexicon, LexiconError, classify, load_lexicon
 from xznews.cli.common import read_text_articles
+
+if TYPE_CHECKING:  # imported where used, so that other commands start without them
+    from ingest.classify import Classification, Lexicon
 
 
 class InputError(Exception):
@@ -38,6 +40,8 @@ def classify_command(
     ] = None,
 ) -> None:
     """Classify articles into the 343 clusters, with the terms that decided it."""
+    from ingest.classify import LexiconError, classify, load_lexicon
+
     if not files and jsonl is None:
         raise typer.BadParameter("give FILE... or --jsonl FILE")
     try:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import typer
 
+from core.resources import seeds_dir as seeds_dir_default
 from xznews.cli.common import get_engine, print_json
 
 
@@ -33,8 +34,11 @@ def check(
         typer.Option("--against-seeds/--no-against-seeds", help="Load the seed corpus into the index first."),
     ] = True,
     seeds_dir: Annotated[
-        Path, typer.Option("--seeds-dir", help="Where the seed documents (*.txt) are.")
-    ] = Path(__file__).resolve().parents[2] / "seeds",
+        Path | None,
+        typer.Option(
+            "--seeds-dir", help="Where the seed documents (*.txt) are (default: the shipped corpus)."
+        ),
+    ] = None,
 ) -> None:
     """Judge each input line in order against the seeds and the lines before it, in a temporary database.
 
@@ -53,7 +57,7 @@ def check(
             names: dict[int, str] = {}
             if against_seeds:
                 with session_scope(engine) as session:
-                    names.update(index_seed_articles(session, index, seeds_dir))
+                    names.update(index_seed_articles(session, index, seeds_dir or seeds_dir_default()))
             for n, item in enumerate(items, 1):
                 ext_id = str(item.get("id", n))
                 paragraphs = [p.strip() for p in str(item.get("text", "")).splitlines() if p.strip()]
@@ -82,13 +86,16 @@ def check(
 def rebuild(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Rebuild the dedupe index (LSH bands, paragraph hashes, fingerprints) of the configured database."""
-    from ingest.dedupe import DedupeIndex
-    from store import session_scope
+    """Rebuild the dedupe index (LSH bands, chunk hashes, fingerprints) of the configured database.
+
+    Holds the dedupe lock that ingest takes for each article, so no article is judged while the index is rebuilt.
+    """
+    from ingest.dedupe import rebuild_index
+    from xznews.cli.progress import progress
 
     engine = get_engine()
-    with session_scope(engine) as session:
-        count = DedupeIndex().rebuild(session)
+    with progress("re-indexing", enabled=not as_json, unit="articles") as report:
+        count = rebuild_index(engine, progress=report)
     if as_json:
         print_json({"rebuilt": count})
     else:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ingest.extract import Extracted, extract_article
 from xznews.cli.common import looks_like_html, read_text_articles
+
+if TYPE_CHECKING:  # imported where used, so that other commands start without them
+    from ingest.extract import Extracted
 
 
 class InputError(Exception):
@@ -70,6 +72,8 @@ def _extract_any(item: str, url: str | None) -> list[dict[str, Any]]:
 
 
 def _extract_one(item: str, url: str | None, data: bytes | None = None) -> dict[str, Any]:
+    from ingest.extract import extract_article
+
     try:
         if _is_url(item):
             data, final_url, charset = _fetch(item)

@@ -15,16 +15,6 @@ import typer
 from sqlmodel import Session
 
 from core.tz import SHANGHAI
-from ingest.classify import CLUSTER_IDS
-from ingest.projects import (
-    SORTS,
-    ProjectFilter,
-    extract_projects,
-    list_projects,
-    parse_stages,
-    project_timeline,
-    rebuild_projects,
-)
 from store import Project
 from xznews.cli.common import get_engine, get_settings, print_json
 
@@ -93,11 +83,16 @@ def projects_list(
     ] = None,
     since: Annotated[str | None, typer.Option(help="Reported on or after this date (ISO 8601).")] = None,
     min_amount: Annotated[float | None, typer.Option(help="Smallest total investment, in 亿元.")] = None,
-    sort: Annotated[str, typer.Option(help=f"One of {', '.join(SORTS)}.")] = "recent",
+    sort: Annotated[
+        str, typer.Option(help="recent, amount, name or stage (checked against ingest.projects.SORTS).")
+    ] = "recent",
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
     csv_out: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
 ) -> None:
     """List the tracked projects, most recently reported first."""
+    from ingest.classify import CLUSTER_IDS
+    from ingest.projects import SORTS, ProjectFilter, list_projects, parse_stages
+
     if ctx.invoked_subcommand is not None:
         return
     if cluster and cluster not in CLUSTER_IDS:
@@ -140,6 +135,8 @@ def project_show(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """One project's timeline: each article's report, with its stage, date, figure and link."""
+    from ingest.projects import project_timeline
+
     with Session(get_engine(get_settings())) as session:
         found = project_timeline(session, project_id)
         if found is None:
@@ -185,6 +182,8 @@ def extract_cmd(
     ],
 ) -> None:
     """Print each input line's projects as {"id", "projects": [...]}, without a database."""
+    from ingest.projects import extract_projects
+
     try:
         handle = sys.stdin if str(jsonl) == "-" else jsonl.open(encoding="utf-8")
     except OSError as exc:
@@ -205,6 +204,8 @@ def extract_cmd(
 
 def rebuild_cmd() -> None:
     """Extract the projects of every stored article again (the seeds included) and re-merge them."""
+    from ingest.projects import list_projects, rebuild_projects
+
     articles, facts = rebuild_projects(get_engine(get_settings()))
     with Session(get_engine(get_settings())) as session:
         count = len(list_projects(session))

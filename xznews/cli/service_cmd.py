@@ -56,13 +56,16 @@ def ingest(
     from ingest.seeds import load_seeds
     from ingest.sources import load_sources
     from store import database_errors
+    from xznews.cli.progress import progress
 
     settings = get_settings()
     load_sources(settings.sources_file)  # a bad sources file is reported before anything else happens
     with database_errors():
         engine = get_engine(settings)
-        load_seeds(engine)
-        reports = run_ingest(settings, engine, source or None)
+        with progress("seeds", enabled=not as_json, unit="files") as report:
+            load_seeds(engine, progress=report)
+        with progress("ingest", enabled=not as_json, unit="sources") as report:
+            reports = run_ingest(settings, engine, source or None, progress=report)
     failed = 0
     for r in reports:
         row = {
@@ -108,9 +111,10 @@ def seeds_load(
     """Split, clean and store the seed documents in seeds/ (loading twice adds nothing)."""
     from ingest.seeds import load_seeds
     from store import database_errors
+    from xznews.cli.progress import progress
 
-    with database_errors():
-        result = load_seeds(get_engine())
+    with database_errors(), progress("seeds", enabled=not as_json, unit="files") as report:
+        result = load_seeds(get_engine(), progress=report)
     if as_json:
         print_json({"files": result.files, "added": result.added, "already": result.already})
     else:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from sqlmodel import Session, select
 
 from core.errors import ConfigError
 from core.tz import SHANGHAI
-from ingest.fetch import Fetcher, FetchError
-from ingest.health import is_flagged
-from ingest.sources import ArticleRef, SourceConfig, issue_url, list_articles, load_sources, sniff_family
 from store import Source
 from xznews.cli.common import get_engine, get_settings, print_json
+
+if TYPE_CHECKING:  # imported where used, so that other commands start without them
+    from ingest.fetch import Fetcher
+    from ingest.sources import ArticleRef, SourceConfig
 
 _FAMILIES_WITH_RULES = {"hanweb", "epoint", "trs", "epaper"}  # extraction has family-specific selectors
 
@@ -46,6 +47,8 @@ def sources_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per source.")] = False,
 ) -> None:
     """Show every configured source with its health: last success, failures, items per run, flags."""
+    from ingest.sources import load_sources
+
     settings = get_settings()
     configs = load_sources(settings.sources_file)
     with Session(get_engine(settings)) as session:
@@ -82,6 +85,8 @@ def sources_list(
 
 
 def _health_record(cfg: SourceConfig, row: Source | None, now: datetime) -> dict[str, Any]:
+    from ingest.health import is_flagged
+
     record: dict[str, Any] = {
         "name": cfg.name, "kind": cfg.kind, "url": cfg.url, "configured": True, "enabled": cfg.enabled,
         "verified": cfg.verified, "interval_minutes": cfg.interval_minutes, "note": cfg.note,
@@ -118,6 +123,9 @@ def sources_check(
     """Fetch one listing and its first article(s); show what would be extracted and the sniffed CMS family.
 
     Exits 1 when the listing fails or lists no article link."""
+    from ingest.fetch import Fetcher, FetchError
+    from ingest.sources import issue_url, list_articles, load_sources
+
     settings = get_settings()
     if name.startswith(("http://", "https://")):
         source = _adhoc_source(name)
@@ -185,10 +193,15 @@ def _issue_day(text: str) -> datetime:
 
 
 def _adhoc_source(url: str) -> SourceConfig:
+    from ingest.sources import SourceConfig
+
     return SourceConfig(name="adhoc", kind="listpage", url=url, max_pages=1, max_items=20)
 
 
 def _sniff(fetcher: Fetcher, source: SourceConfig, listing: str) -> dict[str, Any]:
+    from ingest.fetch import FetchError
+    from ingest.sources import sniff_family
+
     try:
         response = fetcher.get(listing, source=source)
     except FetchError as exc:
@@ -208,6 +221,8 @@ def _ref_record(ref: ArticleRef) -> dict[str, Any]:
 
 
 def _check_article(fetcher: Fetcher, source: SourceConfig, ref: ArticleRef, listing: str) -> dict[str, Any]:
+    from ingest.fetch import FetchError
+
     record = _ref_record(ref)
     from ingest.extract import extract_article
 

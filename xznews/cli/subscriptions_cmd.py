@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from alerts import schedule
-from alerts.digest import describe
-from alerts.subscriptions import SubscriptionSpec
-from alerts.web_pages import delete_subscription, edit_subscription
 from core.errors import XznewsError
 from store import Subscription, session_scope
 from xznews.cli.common import get_engine
+
+if TYPE_CHECKING:  # imported where used, so that other commands start without them
+    pass
 
 subscriptions_app = typer.Typer(help="Change or delete one subscription.", no_args_is_help=True)
 
@@ -37,6 +36,11 @@ def edit(
     ] = None,
 ) -> None:
     """Change what a subscription watches or when it is sent; options left out keep their value."""
+    from alerts import schedule
+    from alerts.digest import describe
+    from alerts.subscriptions import SubscriptionSpec
+    from alerts.web_pages import edit_subscription
+
     try:
         with session_scope(get_engine()) as session:
             sub = session.get(Subscription, sub_id)
@@ -62,6 +66,8 @@ def edit(
 
 def delete(sub_id: Annotated[int, typer.Argument(help="The subscription id.")]) -> None:
     """Delete one subscription (its subscriber and other subscriptions stay)."""
+    from alerts.web_pages import delete_subscription
+
     with session_scope(get_engine()) as session:
         sub = session.get(Subscription, sub_id)
         if sub is None:
