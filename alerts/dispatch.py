@@ -73,7 +73,7 @@ from alerts.digest import Digest, compose, load_stories
 from alerts.match import ArticlePool, Matcher, articles_by_ids, candidate_articles, match_articles
 from alerts.render import render_digest, render_markdown
 from alerts.schedule import anchor_of, is_due, next_due
-from alerts.subscribers import unsubscribe_mailto, unsubscribe_url
+from alerts.subscribers import archive_url, unsubscribe_mailto, unsubscribe_url
 from core.errors import PermanentError, TransientError
 from core.settings import Settings
 from store import Delivery, Source, Subscriber, Subscription, session_scope, utcnow
@@ -174,7 +174,7 @@ def compose_for(
     stories = shared.get("stories")
     if stories is None:
         stories = load_stories(session, [m.article for m in matches])
-    return compose(
+    digest = compose(
         sub,
         subscriber.email,
         matches,
@@ -186,6 +186,9 @@ def compose_for(
         source_notes(session, sub, shared),
         max_items=settings.digest_max_items,
     )
+    if digest.more:  # "and N more": where a reader finds them all
+        digest.more_url = archive_url(settings, sub, start)
+    return digest
 
 
 def _recompose(

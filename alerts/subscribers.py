@@ -10,12 +10,13 @@ import logging
 import re
 import secrets
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from sqlmodel import Session, select
 
 from core.errors import XznewsError
 from core.settings import Settings
+from core.tz import SHANGHAI
 from store import Subscriber, Subscription, utcnow
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,18 @@ def new_token() -> str:
 
 def unsubscribe_url(settings: Settings, token: str) -> str:
     return f"{settings.public_base_url.rstrip('/')}/unsubscribe/{quote(token)}"
+
+
+def archive_url(settings: Settings, sub: Subscription, since: datetime) -> str:
+    """The web archive of what a capped digest left out: this subscription's query (or its one cluster) since the
+    window opened, in the time zone the archive's day filter uses."""
+    base = settings.public_base_url.rstrip("/")
+    params = {"since": since.astimezone(SHANGHAI).date().isoformat()}
+    if len(sub.clusters or []) == 1:
+        params["cluster"] = sub.clusters[0]
+    if sub.keywords:
+        return f"{base}/search?{urlencode({'q': sub.keywords, **params})}"
+    return f"{base}/?{urlencode(params)}"
 
 
 def confirm_url(settings: Settings, token: str) -> str:

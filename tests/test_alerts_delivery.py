@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from alerts import dispatch as dispatch_mod
 from alerts.dispatch import dispatch_due
 from alerts.status import collect_status
+from core.tz import SHANGHAI
 from store.db import session_scope
 from store.models import Delivery, Subscription
 from tests.alerts_support import (
@@ -263,6 +264,9 @@ def test_a_digest_carries_at_most_the_cap_and_counts_the_rest(engine, tmp_path):
     text = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True)
     body = text.decode("utf-8")
     assert "另有 3 条未列出" in body and "第7条" in body and "第0条" not in body  # the newest are kept
+    # …and the rest are one link away, in the web archive, from the day the window opened
+    since = row.window_start.astimezone(SHANGHAI).date().isoformat()
+    assert f"{settings.public_base_url.rstrip('/')}/?since={since}" in body
 
 
 def test_a_550_subscriber_is_retried_only_at_later_slots_and_disabled_after_n_failures(
