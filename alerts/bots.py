@@ -28,7 +28,7 @@ import httpx
 
 from core.errors import PermanentError, TransientError, XznewsError
 from core.masking import mask_url
-from ingest.fetch import FetchError, check_public_url
+from ingest.fetch import FetchError, check_public_url, pinned_transport
 
 log = logging.getLogger(__name__)
 
@@ -177,11 +177,15 @@ def post(
         raise PermanentError(str(exc)) from None
     url, body = build_request(bot, title, markdown)
     own = client is None
-    client = client or httpx.Client(timeout=TIMEOUT)
+    # The socket goes to the address that was checked: a webhook host that re-resolves to a private address
+    # between the check and the post (DNS rebinding) gets no connection.
+    client = client or httpx.Client(timeout=TIMEOUT, transport=pinned_transport(allow_private=allow_private))
     try:
         resp = client.post(url, json=body)
     except (httpx.TimeoutException, httpx.TransportError) as exc:
         raise TransientError(f"{bot.label}: {exc.__class__.__name__}: {exc}") from exc
+    except FetchError as exc:  # the pinned socket refused the address the host resolves to now
+        raise (TransientError if exc.transient else PermanentError)(f"{bot.label}: {exc}") from None
     finally:
         if own:
             client.close()

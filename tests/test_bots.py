@@ -217,3 +217,21 @@ def test_a_webhook_answering_a_json_list_fails_that_channel_not_the_round(
 
     assert report.failed == 1 and report.sent == 1  # the other subscriber still got the digest
     assert "not an object" in report.deliveries[0][4]
+
+
+def test_a_webhook_host_that_rebinds_to_a_private_address_gets_no_connection(http_server, monkeypatch):
+    """Checked public at the check, loopback at the connect (DNS rebinding): the pinned socket refuses it."""
+    import socket
+
+    answers = iter(["93.184.216.34", "127.0.0.1"])  # the check's answer, then the connect's
+
+    def rebinding(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host != "hook.rebind.test":
+            return socket_getaddrinfo(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    socket_getaddrinfo = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    with pytest.raises(PermanentError, match="non-public address 127.0.0.1"):
+        post(parse_bot(f"wecom:http://hook.rebind.test:{http_server.port}/hook"), "t", "m")
+    assert http_server.requests == []  # nothing reached the private address
