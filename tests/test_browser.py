@@ -22,9 +22,10 @@ from sqlmodel import Session, select
 from alerts.dispatch import dispatch_due
 from core.settings import FetchSettings, Settings
 from ingest.pipeline import run_ingest
-from store.models import Subscriber, Subscription
+from store.models import Project, Subscriber, Subscription
 from tests.alerts_support import add_article
 from tests.test_pipeline import _rss
+from tests.test_projects_store import _store, _three
 from xznews.web import WebServer
 
 CHROMIUM = os.environ.get("XZNEWS_CHROMIUM", "/usr/bin/chromium")
@@ -214,3 +215,31 @@ def test_a_reader_finds_searches_subscribes_confirms_edits_and_unsubscribes(
     with Session(sqlite_engine) as session:
         assert session.exec(select(Subscriber)).one().unsubscribed_at is not None
         assert not session.exec(select(Subscription)).one().active
+
+
+def test_the_project_pages_read_at_390_px(browser_context, sqlite_engine, tmp_path):
+    """The projects list and a timeline (long names, three reports) fit a phone's width."""
+    _three(sqlite_engine)
+    _store(
+        sqlite_engine,
+        "铜鑫机械签约",
+        "江苏铜鑫机械有限公司挖掘机属具项目在铜山经济技术开发区签约，总投资3亿元。",
+        "d.cn",
+        datetime(2026, 5, 1, tzinfo=UTC),
+        ("engineering_machinery",),
+    )
+    with Session(sqlite_engine) as session:
+        solar = session.exec(select(Project).where(Project.amount_yi == 38.0)).one().id
+    with WebServer(sqlite_engine, "127.0.0.1", 0, Settings(data_dir=tmp_path)) as server:
+        page = browser_context.new_page()
+        page.goto(server.url + "/projects")
+        assert page.locator(".stories li").count() == 2
+        page.click("header >> text=项目")
+        page.select_option("select[name=stage]", "signed")
+        page.click("form.filters button")
+        assert "stage=signed" in page.url and page.locator(".stories li").count() == 1
+        page.goto(server.url + "/projects")
+        _shots(page, "10-projects")
+        page.click("text=年产6GW异质结电池及组件项目")
+        assert page.url == f"{server.url}/project/{solar}" and "竣工/投产" in page.inner_text("main")
+        _shots(page, "11-project")

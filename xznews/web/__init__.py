@@ -1,8 +1,9 @@
 """The web app for readers, subscribers and operators (Starlette on uvicorn, Jinja2 pages, no JavaScript).
 
 Routes: / (latest stories), /search, /story/{id}, /cluster/{id or Chinese name}, Atom feeds (/feed.atom,
-/cluster/{id}.atom, /search.atom, /feed/{token}.atom), /subscribe, /confirm/{token}, /unsubscribe/{token}
-(RFC 8058 one-click), /manage/{token}, /healthz, /metrics, /api/stories. See docs/web.md.
+/cluster/{id}.atom, /search.atom, /feed/{token}.atom), investment projects (/projects, /project/{id},
+/projects.atom), /subscribe, /confirm/{token}, /unsubscribe/{token} (RFC 8058 one-click), /manage/{token},
+/healthz, /metrics, /api/stories. See docs/web.md.
 """
 
 from xznews.web.app import Limits, create_app

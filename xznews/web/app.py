@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from alerts import web_pages
 from core.settings import Settings
-from xznews.web import feeds, ops, pages, subscribe
+from xznews.web import feeds, ops, pages, projects, subscribe
 from xznews.web.render import render_page
 from xznews.web.security import MAX_BODY, SECURITY_HEADERS, RateLimiter, mask_tokens
 
@@ -43,7 +43,7 @@ def create_app(
     engine: Engine, settings: Settings | None = None, *, limits: Limits | None = None, scheduler: Any = None
 ) -> Starlette:
     app = Starlette(
-        routes=[*feeds.routes, *pages.routes, *subscribe.routes, *ops.routes],
+        routes=[*feeds.routes, *projects.routes, *pages.routes, *subscribe.routes, *ops.routes],
         exception_handlers={
             HTTPException: _http_error,
             OperationalError: _db_down,
