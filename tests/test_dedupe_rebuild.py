@@ -42,8 +42,8 @@ def _store(
 
 def _index_rows(engine: Engine) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]]]:
     with session_scope(engine) as session:
-        bands = sorted(session.execute(select(LshBand.article_id, LshBand.band, LshBand.hash)).tuples())
-        chunks = sorted(session.execute(select(ChunkHash.article_id, ChunkHash.hash)).tuples())
+        bands = sorted(session.execute(select(LshBand.article_id, LshBand.band, LshBand.hash)).all())
+        chunks = sorted(session.execute(select(ChunkHash.article_id, ChunkHash.hash)).all())
     return bands, chunks
 
 
