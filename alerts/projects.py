@@ -17,10 +17,9 @@ from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from core.tz import SHANGHAI
-from ingest.projects import parse_stages, project_changes
+from ingest.projects import STAGE_ZH, parse_stages, project_changes
 from store import Article, Project, ProjectReport, Subscription
 
-STAGE_ZH = {"planned": "规划/洽谈", "signed": "签约", "started": "开工", "completed": "竣工/投产"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 

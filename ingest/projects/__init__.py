@@ -6,6 +6,7 @@ from core.lazy import exports
 _NAMES = {
     "ProjectFact": "extract",
     "STAGES": "extract",
+    "STAGE_ZH": "extract",
     "STAGE_ORDER": "extract",
     "extract_projects": "extract",
     "name_key": "extract",

@@ -26,6 +26,12 @@ from ingest.normalize import normalize_text
 from ingest.projects.places import Gazetteer, PlaceHit, load_gazetteer
 
 STAGES = ("planned", "signed", "started", "completed")
+STAGE_ZH = {
+    "planned": "规划/洽谈",
+    "signed": "签约",
+    "started": "开工",
+    "completed": "竣工/投产",
+}  # as users read them
 STAGE_ORDER = {s: i for i, s in enumerate(STAGES)}
 
 _UNIT_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")

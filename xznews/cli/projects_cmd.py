@@ -18,7 +18,6 @@ from core.tz import SHANGHAI
 from store import Project
 from xznews.cli.common import get_engine, get_settings, print_json
 
-_STAGE_ZH = {"planned": "规划/洽谈", "signed": "签约", "started": "开工/在建", "completed": "竣工/投产"}
 _CSV_FIELDS = ("id", "name", "company", "amount_yi", "stage", "place", "clusters", "last_reported_at")
 
 
@@ -91,7 +90,7 @@ def projects_list(
 ) -> None:
     """List the tracked projects, most recently reported first."""
     from ingest.classify import CLUSTER_IDS
-    from ingest.projects import SORTS, ProjectFilter, list_projects, parse_stages
+    from ingest.projects import SORTS, STAGE_ZH, ProjectFilter, list_projects, parse_stages
 
     if ctx.invoked_subcommand is not None:
         return
@@ -125,7 +124,7 @@ def projects_list(
         return
     for p in rows:
         print(
-            f"{p.id:>5}  {_STAGE_ZH.get(p.stage or '', '—'):<6}  {_amount(p.amount_yi):>9}  "
+            f"{p.id:>5}  {STAGE_ZH.get(p.stage or '', '—'):<6}  {_amount(p.amount_yi):>9}  "
             f"{p.place or '—'}  {p.name}  {p.company or ''}".rstrip()
         )
 
@@ -135,7 +134,7 @@ def project_show(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """One project's timeline: each article's report, with its stage, date, figure and link."""
-    from ingest.projects import project_timeline
+    from ingest.projects import STAGE_ZH, project_timeline
 
     with Session(get_engine(get_settings())) as session:
         found = project_timeline(session, project_id)
@@ -164,14 +163,14 @@ def project_show(
     print(f"{record['name']}  (project {record['id']})")
     print(f"  company: {record['company'] or '—'}")
     print(f"  place:   {record['place'] or '—'}")
-    print(f"  stage:   {_STAGE_ZH.get(record['stage'] or '', '—')} ({record['stage'] or '—'})")
+    print(f"  stage:   {STAGE_ZH.get(record['stage'] or '', '—')} ({record['stage'] or '—'})")
     print(f"  amount:  {_amount(record['amount_yi'])}", end="")
     others = [a["amount_yi"] for a in record["amounts"] if a["amount_yi"] != record["amount_yi"]]
     print(f" (also stated: {', '.join(f'{a:g}亿元' for a in others)})" if others else "")
     print("  timeline:")
     for t in timeline:
         when = _date(datetime.fromisoformat(t["date"])) if t["date"] else "—"
-        print(f"    {when}  {_STAGE_ZH.get(t['stage'] or '', '—'):<6}  {t['site']}  {t['title']}")
+        print(f"    {when}  {STAGE_ZH.get(t['stage'] or '', '—'):<6}  {t['site']}  {t['title']}")
         if t["url"]:
             print(f"                {t['url']}")
 

@@ -17,9 +17,9 @@ from starlette.routing import Route
 
 from alerts import web_pages
 from alerts.clusters import cluster_info
-from alerts.projects import STAGE_ZH
 from ingest.projects import (
     SORTS,
+    STAGE_ZH,
     STAGES,
     ProjectFilter,
     list_projects,
