@@ -78,14 +78,10 @@ def extract_article(
 
     `policy` decides when the second opinion runs (None: never)."""
     try:
-        ctx = _prepare(data, url, http_charset, family)
-        extracted = _extract_one(ctx, list_date)
-        return extracted if policy is None else with_second_opinion(ctx, extracted, policy)
+        return _whole_page(_prepare(data, url, http_charset, family), list_date, policy)
     except Exception:  # noqa: BLE001 - a bad page must never stop a run
         logger.exception("extraction failed url=%s", url)
-        return Extracted(
-            title="", published_at=None, source=None, author=None, editor=None, paragraphs=[], url=url
-        )
+        return _nothing(url)
 
 
 def extract_articles(
@@ -103,16 +99,23 @@ def extract_articles(
         ctx = _prepare(data, url, http_charset, family)
         regions = [r for r in marked_regions(ctx.page) if _region_chars(ctx.page, r) >= _MIN_MARKED_CHARS]
         if len(regions) < 2:
-            extracted = _extract_one(ctx, list_date)
-            return [extracted if policy is None else with_second_opinion(ctx, extracted, policy)]
+            return [_whole_page(ctx, list_date, policy)]
         return [_extract_region(ctx, region, list_date) for region in regions[:MAX_PARTS]]
     except Exception:  # noqa: BLE001 - a bad page must never stop a run
         logger.exception("extraction failed url=%s", url)
-        return [
-            Extracted(
-                title="", published_at=None, source=None, author=None, editor=None, paragraphs=[], url=url
-            )
-        ]
+        return [_nothing(url)]
+
+
+def _whole_page(ctx: _Context, list_date: datetime | None, policy: fallback.Policy | None) -> Extracted:
+    """The page as one article, with the second opinion where the policy calls for it."""
+    extracted = _extract_one(ctx, list_date)
+    return extracted if policy is None else with_second_opinion(ctx, extracted, policy)
+
+
+def _nothing(url: str | None) -> Extracted:
+    return Extracted(
+        title="", published_at=None, source=None, author=None, editor=None, paragraphs=[], url=url
+    )
 
 
 def _prepare(data: bytes | str, url: str | None, http_charset: str | None, family: str | None) -> _Context:
